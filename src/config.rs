@@ -1,0 +1,194 @@
+//! `Args` to a validated `Config`: everything downstream works with parsed values only.
+
+use std::io::IsTerminal;
+
+use crate::cli::{Args, ColorChoice};
+use crate::render::Style;
+use crate::source::{Initial, SourceKind, SourceOptions, SourceSpec, SpecError};
+
+/// The largest `--max-line-bytes` (line positions are kept in 32 bits).
+const MAX_LINE_LIMIT: usize = 1 << 30;
+
+/// Everything a run needs, validated.
+#[derive(Debug)]
+pub struct Config {
+    /// Sources in command-line order.
+    pub sources: Vec<SourceSpec>,
+    /// Options every source honours.
+    pub source_opts: SourceOptions,
+    /// How lines are shown.
+    pub style: Style,
+}
+
+/// Why the command line was refused.
+#[derive(Debug)]
+pub enum ConfigError {
+    /// A usage error (exit status 2).
+    Usage(String),
+    /// A SOURCE that cannot be followed (exit status 1).
+    Source(SpecError),
+}
+
+/// What the config depends on besides the arguments (kept apart so tests can set it).
+#[derive(Clone, Copy, Debug)]
+pub struct Environment {
+    /// Standard input is a terminal.
+    pub stdin_tty: bool,
+    /// Standard output is a terminal.
+    pub stdout_tty: bool,
+    /// `NO_COLOR` is set to something non-empty.
+    pub no_color: bool,
+    /// `TERM` is `dumb`.
+    pub dumb_term: bool,
+}
+
+impl Environment {
+    /// The environment of this process.
+    pub fn current() -> Environment {
+        let var = |name| std::env::var_os(name).filter(|v| !v.is_empty());
+        Environment {
+            stdin_tty: std::io::stdin().is_terminal(),
+            stdout_tty: std::io::stdout().is_terminal(),
+            no_color: var("NO_COLOR").is_some(),
+            dumb_term: var("TERM").is_some_and(|t| t == "dumb"),
+        }
+    }
+}
+
+impl Config {
+    /// Validates `args` in `env`.
+    pub fn from_args(args: Args, env: Environment) -> Result<Config, ConfigError> {
+        let mut raw = args.sources;
+        if raw.is_empty() {
+            if env.stdin_tty {
+                return Err(ConfigError::Usage(
+                    "no SOURCE given (and standard input is a terminal); try --help".into(),
+                ));
+            }
+            raw.push("-".into());
+        }
+        let sources = raw
+            .iter()
+            .map(|s| SourceSpec::parse(s))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(ConfigError::Source)?;
+        if let Some(stdin) = sources.iter().filter(|s| s.kind == SourceKind::Stdin).nth(1) {
+            return Err(ConfigError::Usage(format!(
+                "{}: standard input can be followed only once",
+                stdin.spec
+            )));
+        }
+        if args.no_follow {
+            if let Some(listener) = sources.iter().find(|s| matches!(s.kind, SourceKind::Tcp(_))) {
+                return Err(ConfigError::Usage(format!(
+                    "--no-follow: {} is a listener and has no end to read to",
+                    listener.spec
+                )));
+            }
+        }
+        if args.max_line_bytes == 0 || args.max_line_bytes > MAX_LINE_LIMIT {
+            return Err(ConfigError::Usage(format!(
+                "--max-line-bytes must be between 1 and {MAX_LINE_LIMIT}"
+            )));
+        }
+        let color = match args.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => env.stdout_tty && !env.no_color && !env.dumb_term,
+        };
+        Ok(Config {
+            sources,
+            source_opts: SourceOptions {
+                initial: args.lines,
+                follow: !args.no_follow,
+                max_line_bytes: args.max_line_bytes,
+                max_connections: args.max_connections as usize,
+            },
+            style: Style { label: !args.no_label, color, terminal: env.stdout_tty },
+        })
+    }
+}
+
+/// Parses `-n`: `N` (last N lines) or `+N` (from line N).
+pub fn parse_initial(s: &str) -> Result<Initial, String> {
+    let (from, digits) = match s.strip_prefix('+') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let n: u64 =
+        digits.parse().map_err(|_| "expected N (last N lines) or +N (from line N)".to_string())?;
+    Ok(if from { Initial::From(n) } else { Initial::Last(n) })
+}
+
+/// Parses a byte count with an optional K, M or G suffix (powers of 1024).
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let (digits, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => t.split_at(i),
+        None => (t, ""),
+    };
+    let mult: usize = match unit.to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "K" | "KB" | "KIB" => 1 << 10,
+        "M" | "MB" | "MIB" => 1 << 20,
+        "G" | "GB" | "GIB" => 1 << 30,
+        _ => return Err(format!("unknown unit '{unit}' (use K, M or G)")),
+    };
+    let n: usize = digits
+        .parse()
+        .map_err(|_| "expected a number of bytes, such as 65536 or 64K".to_string())?;
+    n.checked_mul(mult).ok_or_else(|| "too large".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    const PIPED: Environment =
+        Environment { stdin_tty: false, stdout_tty: false, no_color: false, dumb_term: false };
+    const TTY: Environment = Environment { stdin_tty: true, stdout_tty: true, ..PIPED };
+
+    fn config(args: &[&str], env: Environment) -> Result<Config, ConfigError> {
+        let mut argv = vec!["mux-tail"];
+        argv.extend_from_slice(args);
+        Config::from_args(Args::try_parse_from(argv).unwrap(), env)
+    }
+
+    #[test]
+    fn no_source_means_stdin_unless_it_is_a_terminal() {
+        let c = config(&[], PIPED).unwrap();
+        assert_eq!(c.sources[0].kind, SourceKind::Stdin);
+        assert!(matches!(config(&[], TTY), Err(ConfigError::Usage(_))));
+    }
+
+    #[test]
+    fn colour_follows_terminal_flag_and_no_color() {
+        assert!(config(&["a"], TTY).unwrap().style.color);
+        assert!(!config(&["a"], PIPED).unwrap().style.color);
+        assert!(config(&["--color=always", "a"], PIPED).unwrap().style.color);
+        assert!(!config(&["--color=never", "a"], TTY).unwrap().style.color);
+        let no_color = Environment { no_color: true, ..TTY };
+        assert!(!config(&["a"], no_color).unwrap().style.color);
+        assert!(config(&["--color=always", "a"], no_color).unwrap().style.color);
+    }
+
+    #[test]
+    fn refusals() {
+        assert!(matches!(config(&["tcp:abc"], PIPED), Err(ConfigError::Source(_))));
+        assert!(matches!(config(&["-", "x=-"], PIPED), Err(ConfigError::Usage(_))));
+        assert!(matches!(config(&["--no-follow", "tcp:1"], PIPED), Err(ConfigError::Usage(_))));
+        assert!(matches!(config(&["--max-line-bytes=0", "a"], PIPED), Err(ConfigError::Usage(_))));
+    }
+
+    #[test]
+    fn sizes_and_line_counts() {
+        assert_eq!(parse_size("1M"), Ok(1 << 20));
+        assert_eq!(parse_size("64k"), Ok(65536));
+        assert_eq!(parse_size("100"), Ok(100));
+        assert!(parse_size("1X").is_err());
+        assert_eq!(parse_initial("0"), Ok(Initial::Last(0)));
+        assert_eq!(parse_initial("+1"), Ok(Initial::From(1)));
+        assert!(parse_initial("-3").is_err());
+    }
+}

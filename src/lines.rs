@@ -1,0 +1,301 @@
+//! Byte-level line splitting: the one place where raw input becomes lines.
+//!
+//! A [`Splitter`] owns the bytes read from one input (a file, a connection, stdin) that have not
+//! yet become lines. Each call to [`Splitter::take_batch`] cuts every complete line off the front
+//! and returns them as one [`Batch`]; a partial last line stays until its `\n` arrives or
+//! [`Splitter::finish`] is called (the source ended or the file was replaced). Lines are bytes:
+//! nothing here looks at encodings. A `\r` right before `\n` is dropped, and a line longer than the
+//! maximum is cut into pieces of exactly the maximum (the last piece holding the rest), so memory
+//! stays bounded whatever the input. The result never depends on how the input was chunked.
+
+use std::io;
+use std::os::fd::BorrowedFd;
+
+use bytes::{Bytes, BytesMut};
+
+/// The smallest read the splitter asks for; it grows while reads keep filling the buffer.
+const MIN_READ: usize = 8 * 1024;
+/// The largest read the splitter asks for.
+const MAX_READ: usize = 64 * 1024;
+
+/// Whole lines cut from one input, sharing one buffer.
+#[derive(Clone, Debug, Default)]
+pub struct Batch {
+    data: Bytes,
+    /// `[start, end)` of each line's content in `data` (without `\n` and a `\r` before it).
+    lines: Vec<[u32; 2]>,
+}
+
+impl Batch {
+    /// The number of lines in the batch.
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// Whether the batch holds no line.
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    /// The lines' contents, in order, without their line endings.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &[u8]> + '_ {
+        self.lines.iter().map(move |&[s, e]| &self.data[s as usize..e as usize])
+    }
+
+    /// The number of content bytes in all lines (line endings not counted).
+    pub fn content_bytes(&self) -> usize {
+        self.lines.iter().map(|&[s, e]| (e - s) as usize).sum()
+    }
+
+    /// Keeps only the lines for which `keep` returns true.
+    pub fn retain(&mut self, mut keep: impl FnMut(&[u8]) -> bool) {
+        let data = &self.data;
+        self.lines.retain(|&[s, e]| keep(&data[s as usize..e as usize]));
+    }
+}
+
+/// Turns a stream of byte chunks into batches of lines; see the module docs.
+#[derive(Debug)]
+pub struct Splitter {
+    buf: BytesMut,
+    /// The maximum number of content bytes in one line.
+    max: usize,
+    /// How many bytes at the front of `buf` are known to hold no `\n`.
+    scanned: usize,
+    /// The size of the next read.
+    read_size: usize,
+}
+
+impl Splitter {
+    /// A splitter that cuts lines longer than `max_line_bytes` (at least 1) into pieces.
+    pub fn new(max_line_bytes: usize) -> Self {
+        assert!((1..u32::MAX as usize / 2).contains(&max_line_bytes), "line limit out of range");
+        Splitter { buf: BytesMut::new(), max: max_line_bytes, scanned: 0, read_size: MIN_READ }
+    }
+
+    /// The buffer to read more input into, with room reserved for one read.
+    ///
+    /// Append to it (`BufMut`), then call [`Splitter::take_batch`].
+    pub fn read_buf(&mut self) -> &mut BytesMut {
+        self.buf.reserve(self.read_size);
+        &mut self.buf
+    }
+
+    /// Reports how many bytes the last read into [`Splitter::read_buf`] delivered, so that the
+    /// next read grows when reads keep filling the room given.
+    pub fn note_read(&mut self, n: usize) {
+        if n >= self.read_size {
+            self.read_size = (self.read_size * 2).min(MAX_READ);
+        }
+    }
+
+    /// Reads once from `fd` (at `offset`, or at its file position when `None`) into the buffer;
+    /// returns the number of bytes read, 0 at end of input.
+    pub fn read_from(&mut self, fd: BorrowedFd<'_>, offset: Option<u64>) -> io::Result<usize> {
+        let want = self.read_size;
+        self.buf.reserve(want);
+        let spare = self.buf.spare_capacity_mut();
+        let room = want.min(spare.len());
+        let spare = &mut spare[..room];
+        let n = loop {
+            let res = match offset {
+                Some(at) => rustix::io::pread(fd, &mut *spare, at),
+                None => rustix::io::read(fd, &mut *spare),
+            };
+            match res {
+                Ok((filled, _)) => break filled.len(),
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        };
+        // SAFETY: the read initialized exactly the first `n` bytes of the spare capacity.
+        unsafe { self.buf.set_len(self.buf.len() + n) };
+        if n == room {
+            self.read_size = (self.read_size * 2).min(MAX_READ);
+        }
+        Ok(n)
+    }
+
+    /// Appends bytes (for inputs that arrive as slices, such as tests and datagrams).
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// Bytes held that are not yet part of a returned line.
+    pub fn pending(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Cuts every complete line (and every full-size piece of an overlong line) off the front.
+    pub fn take_batch(&mut self) -> Option<Batch> {
+        let data = &self.buf[..];
+        let mut lines = Vec::new();
+        let mut start = 0;
+        let mut pos = self.scanned;
+        while let Some(i) = memchr::memchr(b'\n', &data[pos..]) {
+            let nl = pos + i;
+            let end = if nl > start && data[nl - 1] == b'\r' { nl - 1 } else { nl };
+            push_pieces(&mut lines, start, end, self.max);
+            start = nl + 1;
+            pos = start;
+        }
+        // The partial rest: a full-size piece can go only once it is certain the line goes on
+        // beyond it (one more byte that is not a `\r`, which could still be part of `\r\n`).
+        let len = data.len();
+        while len - start > self.max + 1
+            || (len - start == self.max + 1 && data[start + self.max] != b'\r')
+        {
+            lines.push([start as u32, (start + self.max) as u32]);
+            start += self.max;
+        }
+        self.scanned = len - start;
+        if lines.is_empty() {
+            return None;
+        }
+        let data = self.buf.split_to(start).freeze();
+        Some(Batch { data, lines })
+    }
+
+    /// Takes the partial last line, if any, as a line of its own (as if its `\n` had arrived).
+    pub fn finish(&mut self) -> Option<Batch> {
+        if self.buf.is_empty() {
+            return None;
+        }
+        self.buf.extend_from_slice(b"\n");
+        self.take_batch()
+    }
+}
+
+/// Pushes the content `[start, end)` as one line, or as pieces of `max` bytes if it is longer.
+fn push_pieces(lines: &mut Vec<[u32; 2]>, mut start: usize, end: usize, max: usize) {
+    loop {
+        let piece_end = end.min(start + max);
+        lines.push([start as u32, piece_end as u32]);
+        start = piece_end;
+        if start >= end {
+            return;
+        }
+    }
+}
+
+impl From<Vec<Vec<u8>>> for Batch {
+    /// A batch holding the given lines (used where lines are made rather than read).
+    fn from(lines: Vec<Vec<u8>>) -> Self {
+        let mut data = Vec::with_capacity(lines.iter().map(Vec::len).sum());
+        let mut ranges = Vec::with_capacity(lines.len());
+        for line in lines {
+            let start = data.len() as u32;
+            data.extend_from_slice(&line);
+            ranges.push([start, data.len() as u32]);
+        }
+        Batch { data: data.into(), lines: ranges }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Lines as the contract defines them, computed the obvious way.
+    fn reference(input: &[u8], max: usize) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut segments: Vec<&[u8]> = input.split(|&b| b == b'\n').collect();
+        if segments.last().is_some_and(|s| s.is_empty()) {
+            segments.pop();
+        }
+        for mut seg in segments {
+            if let Some(s) = seg.strip_suffix(b"\r") {
+                seg = s;
+            }
+            if seg.is_empty() {
+                out.push(Vec::new());
+            }
+            out.extend(seg.chunks(max).map(<[u8]>::to_vec));
+        }
+        out
+    }
+
+    fn split_chunked(input: &[u8], cuts: &[usize], max: usize) -> Vec<Vec<u8>> {
+        let mut splitter = Splitter::new(max);
+        let mut out = Vec::new();
+        let mut rest = input;
+        for &cut in cuts {
+            let (chunk, tail) = rest.split_at(cut.min(rest.len()));
+            splitter.push(chunk);
+            rest = tail;
+            if let Some(batch) = splitter.take_batch() {
+                out.extend(batch.iter().map(<[u8]>::to_vec));
+            }
+            assert!(splitter.pending() <= max + 1 + chunk.len());
+        }
+        splitter.push(rest);
+        for batch in [splitter.take_batch(), splitter.finish()].into_iter().flatten() {
+            out.extend(batch.iter().map(<[u8]>::to_vec));
+        }
+        out
+    }
+
+    #[test]
+    fn splits_lines_and_drops_crlf() {
+        let got = split_chunked(b"a\r\nb\n\nc\rd\nlast", &[], 100);
+        assert_eq!(
+            got,
+            vec![b"a".to_vec(), b"b".to_vec(), vec![], b"c\rd".to_vec(), b"last".to_vec()]
+        );
+    }
+
+    #[test]
+    fn holds_partial_line_until_newline() {
+        let mut s = Splitter::new(100);
+        s.push(b"abc");
+        assert!(s.take_batch().is_none());
+        s.push(b"def\nxy");
+        let batch = s.take_batch().unwrap();
+        assert_eq!(batch.iter().collect::<Vec<_>>(), vec![b"abcdef"]);
+        assert_eq!(s.pending(), 2);
+    }
+
+    #[test]
+    fn long_line_is_cut_into_pieces_as_it_arrives() {
+        let mut s = Splitter::new(4);
+        s.push(b"0123456789");
+        let batch = s.take_batch().unwrap();
+        assert_eq!(batch.iter().collect::<Vec<_>>(), vec![b"0123", b"4567"]);
+        s.push(b"\n");
+        assert_eq!(s.take_batch().unwrap().iter().collect::<Vec<_>>(), vec![b"89"]);
+    }
+
+    #[test]
+    fn line_of_exactly_max_with_crlf_split_across_reads() {
+        // The `\r` at the limit must wait: it belongs to the ending if `\n` follows.
+        assert_eq!(split_chunked(b"abcd\r\n", &[5], 4), vec![b"abcd".to_vec()]);
+        assert_eq!(split_chunked(b"abcd\rx\n", &[5], 4), vec![b"abcd".to_vec(), b"\rx".to_vec()]);
+    }
+
+    #[test]
+    fn invalid_utf8_nul_and_esc_pass_through() {
+        let input = b"\xff\xfe\x00\x1b[31m\n";
+        assert_eq!(split_chunked(input, &[2, 1], 64), vec![b"\xff\xfe\x00\x1b[31m".to_vec()]);
+    }
+
+    #[test]
+    fn retain_keeps_matching_lines() {
+        let mut batch = Batch::from(vec![b"one".to_vec(), b"two".to_vec(), b"three".to_vec()]);
+        batch.retain(|l| l.starts_with(b"t"));
+        assert_eq!(batch.iter().collect::<Vec<_>>(), vec![&b"two"[..], b"three"]);
+        assert_eq!(batch.content_bytes(), 8);
+    }
+
+    proptest! {
+        #[test]
+        fn any_chunking_gives_the_same_lines(
+            input in proptest::collection::vec(
+                prop_oneof![Just(b'\n'), Just(b'\r'), Just(b'a'), any::<u8>()], 0..300),
+            cuts in proptest::collection::vec(0usize..40, 0..20),
+            max in 1usize..12,
+        ) {
+            prop_assert_eq!(split_chunked(&input, &cuts, max), reference(&input, max));
+        }
+    }
+}

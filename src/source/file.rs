@@ -1,0 +1,399 @@
+//! A file followed by name, as `tail -F` does.
+//!
+//! The follower keeps one open file and a position in it. Directory events (see
+//! [`super::watch`]) only say "look again"; what happened is decided by `fstat` on the open file
+//! and `stat` on the name:
+//!
+//! - the open file grew: read it to its end;
+//! - it shrank below the position (plain truncation, copytruncate): note it, start again at 0;
+//! - the name now leads to another file (rename rotation, delete + recreate, a symlink switched):
+//!   the old file is read to its end first, and kept being read while the new file is still empty
+//!   and the old one still has a name (writers often write to the old descriptor until they
+//!   reopen); once the new file has data, or the old one is deleted, the old file is read to its
+//!   end, its partial last line ends, and the new file is read from its first line;
+//! - the name leads nowhere: a deleted file is read to its end and closed, a renamed one is kept
+//!   until a new file appears; either way the follower waits for the name to come back.
+//!
+//! Reads are plain `pread`s on the runtime thread: regular files answer from the page cache.
+
+use std::fs::File;
+use std::io;
+use std::os::fd::AsFd;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::bail;
+
+use super::watch::{DirWatch, PollReason, Subscription};
+use super::{stdin, Detached, Emitter, Initial, SourceOptions, SourceStream};
+use crate::lines::Splitter;
+
+/// Checks `path` and starts following it.
+pub fn open(path: &Path, opts: &SourceOptions, watch: &DirWatch) -> anyhow::Result<SourceStream> {
+    let first = match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => bail!("is a directory"),
+        Ok(m) if m.file_type().is_fifo() || m.file_type().is_char_device() => {
+            // A pipe or a device has no name to follow and no end to seek to: read it through.
+            return Ok(stdin::open_path(path.to_path_buf(), opts));
+        }
+        Ok(_) => Some(File::open(path).map_err(|e| anyhow::anyhow!("cannot open: {e}"))?),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => bail!("cannot open: {e}"),
+    };
+    let path = path.to_path_buf();
+    let opts = opts.clone();
+    let watch = watch.clone();
+    Ok(SourceStream::spawn(move |emit| async move {
+        let sub = opts.follow.then(|| watch.subscribe(&path));
+        let mut follower = Follower {
+            path,
+            max_line_bytes: opts.max_line_bytes,
+            emit,
+            cur: None,
+            sub,
+            missing_noted: false,
+            poll_noted: None,
+        };
+        let _ = follower.run(first, opts.initial, opts.follow).await;
+    }))
+}
+
+/// The file currently read.
+struct Current {
+    file: File,
+    id: (u64, u64),
+    pos: u64,
+    lines: Splitter,
+}
+
+struct Follower {
+    path: PathBuf,
+    max_line_bytes: usize,
+    emit: Emitter,
+    cur: Option<Current>,
+    /// None with `--no-follow`.
+    sub: Option<Subscription>,
+    missing_noted: bool,
+    poll_noted: Option<PollReason>,
+}
+
+impl Follower {
+    async fn run(
+        &mut self,
+        first: Option<File>,
+        initial: Initial,
+        follow: bool,
+    ) -> Result<(), Detached> {
+        match first {
+            Some(file) => match self.start(file, initial) {
+                Ok(cur) => self.cur = Some(cur),
+                Err(e) => self.note(format!("cannot read: {e}")).await?,
+            },
+            None if follow => {
+                self.note("no such file; waiting for it to appear").await?;
+                self.missing_noted = true;
+            }
+            None => {
+                let msg = "cannot open: no such file".to_string();
+                return self.emit.send(super::SourceEvent::Failed(msg)).await;
+            }
+        }
+        loop {
+            self.check().await?;
+            let Some(sub) = &self.sub else {
+                // --no-follow: the current end is the end.
+                return self.end_current().await;
+            };
+            let poll = sub.poll_reason();
+            if poll.is_some() && poll != self.poll_noted {
+                self.poll_noted = poll;
+                let why = match poll {
+                    Some(PollReason::RemoteFs) => "on a remote file system",
+                    _ => "no inotify watch available",
+                };
+                let secs = super::watch::POLL_INTERVAL.as_secs();
+                self.note(format!("{why}; checking every {secs}s")).await?;
+            }
+            sub.changed().await;
+        }
+    }
+
+    /// Opens the file present at start, positioned as `-n` asks.
+    fn start(&self, file: File, initial: Initial) -> io::Result<Current> {
+        let meta = file.metadata()?;
+        let pos = start_offset(&file, meta.len(), initial)?;
+        Ok(self.current(file, &meta, pos))
+    }
+
+    fn current(&self, file: File, meta: &std::fs::Metadata, pos: u64) -> Current {
+        Current {
+            file,
+            id: (meta.dev(), meta.ino()),
+            pos,
+            lines: Splitter::new(self.max_line_bytes),
+        }
+    }
+
+    /// Reads what there is to read and follows the name to a new file when it moved on.
+    async fn check(&mut self) -> Result<(), Detached> {
+        loop {
+            if self.cur.is_some() {
+                match self.read_current().await? {
+                    Ok(()) => {}
+                    Err(e) => {
+                        self.note(format!("read error: {e}")).await?;
+                        self.end_current().await?;
+                    }
+                }
+            }
+            let name = std::fs::metadata(&self.path);
+            let Some(cur) = &self.cur else {
+                match name {
+                    Ok(meta) if meta.is_file() => {
+                        if self.open_new(&meta).await? {
+                            self.note("appeared; following it").await?;
+                            continue;
+                        }
+                    }
+                    _ => self.note_missing().await?,
+                }
+                return Ok(());
+            };
+            let old = match cur.file.metadata() {
+                Ok(old) => old,
+                Err(e) => {
+                    self.note(format!("read error: {e}")).await?;
+                    return self.end_current().await;
+                }
+            };
+            let still_named = old.nlink() > 0;
+            match name {
+                Ok(meta) if (meta.dev(), meta.ino()) == cur.id => {
+                    self.set_draining(false);
+                    if old.len() < cur.pos {
+                        self.note("file truncated; reading from the start").await?;
+                        self.flush_partial().await?;
+                        if let Some(cur) = &mut self.cur {
+                            cur.pos = 0;
+                        }
+                        continue;
+                    }
+                    return Ok(());
+                }
+                Ok(meta) if meta.is_file() => {
+                    if meta.len() == 0 && still_named {
+                        // A new, empty file while the old one may still be written: keep
+                        // reading the old one until the new one gets data.
+                        self.set_draining(true);
+                        return Ok(());
+                    }
+                    self.end_current().await?;
+                    if self.open_new(&meta).await? {
+                        self.note("replaced; following the new file").await?;
+                    }
+                }
+                _ if still_named => {
+                    // Renamed away (or the name is something else now): read on until a new
+                    // file appears.
+                    self.set_draining(true);
+                    return Ok(());
+                }
+                _ => {
+                    self.end_current().await?;
+                    self.note_missing().await?;
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// Reads the current file to its end, sending every complete line.
+    async fn read_current(&mut self) -> Result<io::Result<()>, Detached> {
+        loop {
+            let Some(cur) = &mut self.cur else {
+                return Ok(Ok(()));
+            };
+            let n = match cur.lines.read_from(cur.file.as_fd(), Some(cur.pos)) {
+                Ok(n) => n,
+                Err(e) => return Ok(Err(e)),
+            };
+            if n == 0 {
+                return Ok(Ok(()));
+            }
+            cur.pos += n as u64;
+            if let Some(batch) = cur.lines.take_batch() {
+                self.emit.lines(batch, None).await?;
+            }
+        }
+    }
+
+    /// Opens the file now at the name, from its first line; false if it could not be opened.
+    async fn open_new(&mut self, meta: &std::fs::Metadata) -> Result<bool, Detached> {
+        self.set_draining(false);
+        let file = match File::open(&self.path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => {
+                self.note(format!("cannot open: {e}")).await?;
+                return Ok(false);
+            }
+        };
+        // The name may have moved on again since `meta` was taken; what was opened counts.
+        let meta = file.metadata().unwrap_or_else(|_| meta.clone());
+        self.cur = Some(self.current(file, &meta, 0));
+        self.missing_noted = false;
+        self.track_symlink();
+        Ok(true)
+    }
+
+    /// Reads the current file to its end, ends its partial last line and closes it.
+    async fn end_current(&mut self) -> Result<(), Detached> {
+        if let Err(e) = self.read_current().await? {
+            self.note(format!("read error: {e}")).await?;
+        }
+        self.flush_partial().await?;
+        self.cur = None;
+        self.set_draining(false);
+        Ok(())
+    }
+
+    async fn flush_partial(&mut self) -> Result<(), Detached> {
+        if let Some(batch) = self.cur.as_mut().and_then(|c| c.lines.finish()) {
+            self.emit.lines(batch, None).await?;
+        }
+        Ok(())
+    }
+
+    async fn note_missing(&mut self) -> Result<(), Detached> {
+        if !self.missing_noted {
+            self.missing_noted = true;
+            self.note("file is gone; waiting for it to appear").await?;
+        }
+        Ok(())
+    }
+
+    /// When the name is a symlink, also watch the directory of the file it leads to.
+    fn track_symlink(&mut self) {
+        let Some(sub) = &mut self.sub else { return };
+        let is_link = std::fs::symlink_metadata(&self.path).is_ok_and(|m| m.is_symlink());
+        let target = is_link.then(|| self.path.canonicalize().ok()).flatten();
+        sub.set_target(target.as_deref());
+    }
+
+    fn set_draining(&self, on: bool) {
+        if let Some(sub) = &self.sub {
+            sub.set_any_name(on);
+        }
+    }
+
+    async fn note(&self, msg: impl AsRef<str>) -> Result<(), Detached> {
+        self.emit.note(msg.as_ref()).await
+    }
+}
+
+/// Where reading starts in a file of `size` bytes for `-n`.
+fn start_offset(file: &File, size: u64, initial: Initial) -> io::Result<u64> {
+    const BLOCK: u64 = 64 * 1024;
+    let mut buf = vec![0u8; BLOCK as usize];
+    match initial {
+        Initial::Last(0) => Ok(size),
+        Initial::From(n) if n <= 1 => Ok(0),
+        Initial::Last(n) => {
+            // The n-th `\n` before the end (not counting one that ends the file) ends the line
+            // before the ones to show.
+            let mut end = size;
+            let mut last = [0u8];
+            if size > 0 && read_exact_at(file, &mut last, size - 1).is_ok() && last[0] == b'\n' {
+                end -= 1;
+            }
+            let mut found = 0;
+            while end > 0 {
+                let start = end.saturating_sub(BLOCK);
+                let chunk = &mut buf[..(end - start) as usize];
+                read_exact_at(file, chunk, start)?;
+                for i in memchr::memrchr_iter(b'\n', chunk) {
+                    found += 1;
+                    if found == n {
+                        return Ok(start + i as u64 + 1);
+                    }
+                }
+                end = start;
+            }
+            Ok(0)
+        }
+        Initial::From(n) => {
+            // Skip n - 1 lines.
+            let mut pos = 0;
+            let mut skipped = 0;
+            while pos < size {
+                let len = BLOCK.min(size - pos) as usize;
+                read_exact_at(file, &mut buf[..len], pos)?;
+                for i in memchr::memchr_iter(b'\n', &buf[..len]) {
+                    skipped += 1;
+                    if skipped == n - 1 {
+                        return Ok(pos + i as u64 + 1);
+                    }
+                }
+                pos += len as u64;
+            }
+            Ok(size)
+        }
+    }
+}
+
+fn read_exact_at(file: &File, buf: &mut [u8], at: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn offset(content: &[u8], initial: Initial) -> u64 {
+        let mut f = tempfile();
+        f.write_all(content).unwrap();
+        start_offset(&f, content.len() as u64, initial).unwrap()
+    }
+
+    fn tempfile() -> File {
+        let dir = std::env::temp_dir();
+        let path = dir.join(format!(
+            "mux-tail-offset-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let f =
+            File::options().create(true).truncate(true).read(true).write(true).open(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        f
+    }
+
+    #[test]
+    fn last_n_lines() {
+        assert_eq!(offset(b"a\nb\nc\n", Initial::Last(2)), 2);
+        assert_eq!(offset(b"a\nb\nc", Initial::Last(2)), 2);
+        assert_eq!(offset(b"a\nb\nc\n", Initial::Last(10)), 0);
+        assert_eq!(offset(b"a\nb\nc\n", Initial::Last(0)), 6);
+        assert_eq!(offset(b"", Initial::Last(3)), 0);
+        assert_eq!(offset(b"\n\n", Initial::Last(1)), 1);
+    }
+
+    #[test]
+    fn from_line_n() {
+        assert_eq!(offset(b"a\nb\nc\n", Initial::From(1)), 0);
+        assert_eq!(offset(b"a\nb\nc\n", Initial::From(2)), 2);
+        assert_eq!(offset(b"a\nb\nc\n", Initial::From(4)), 6);
+        assert_eq!(offset(b"a\nb\nc\n", Initial::From(9)), 6);
+    }
+
+    #[test]
+    fn last_lines_across_blocks() {
+        let mut content = Vec::new();
+        for i in 0..100_000 {
+            content.extend_from_slice(format!("line {i}\n").as_bytes());
+        }
+        let at = offset(&content, Initial::Last(3)) as usize;
+        assert_eq!(&content[at..], b"line 99997\nline 99998\nline 99999\n");
+    }
+}
