@@ -32,11 +32,6 @@ impl Batch {
         self.lines.len()
     }
 
-    /// Whether the batch holds no line.
-    pub fn is_empty(&self) -> bool {
-        self.lines.is_empty()
-    }
-
     /// The lines' contents, in order, without their line endings.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = &[u8]> + '_ {
         self.lines.iter().map(move |&[s, e]| &self.data[s as usize..e as usize])
@@ -116,12 +111,14 @@ impl Splitter {
         Ok(n)
     }
 
-    /// Appends bytes (for inputs that arrive as slices, such as tests and datagrams).
+    /// Appends bytes (for inputs that arrive as slices).
+    #[cfg(test)]
     pub fn push(&mut self, bytes: &[u8]) {
         self.buf.extend_from_slice(bytes);
     }
 
     /// Bytes held that are not yet part of a returned line.
+    #[cfg(test)]
     pub fn pending(&self) -> usize {
         self.buf.len()
     }
@@ -277,14 +274,6 @@ mod tests {
     fn invalid_utf8_nul_and_esc_pass_through() {
         let input = b"\xff\xfe\x00\x1b[31m\n";
         assert_eq!(split_chunked(input, &[2, 1], 64), vec![b"\xff\xfe\x00\x1b[31m".to_vec()]);
-    }
-
-    #[test]
-    fn retain_keeps_matching_lines() {
-        let mut batch = Batch::from(vec![b"one".to_vec(), b"two".to_vec(), b"three".to_vec()]);
-        batch.retain(|l| l.starts_with(b"t"));
-        assert_eq!(batch.iter().collect::<Vec<_>>(), vec![&b"two"[..], b"three"]);
-        assert_eq!(batch.content_bytes(), 8);
     }
 
     proptest! {

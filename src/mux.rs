@@ -159,8 +159,11 @@ impl Mux {
                     // The writer stopped; its reason arrives on `out_end`.
                     Err(_) => self.pending.clear(),
                 },
-                Some((id, event)) = self.map.next(), if self.pending.is_empty() => {
-                    self.event(id, event);
+                item = self.map.next(), if self.pending.is_empty() => {
+                    // `None`: the last stream just ended; the check above ends the loop.
+                    if let Some((id, event)) = item {
+                        self.event(id, event);
+                    }
                 }
             }
         };

@@ -36,7 +36,14 @@ pub fn open(path: &Path, opts: &SourceOptions, watch: &DirWatch) -> anyhow::Resu
             // A pipe or a device has no name to follow and no end to seek to: read it through.
             return Ok(stdin::open_path(path.to_path_buf(), opts));
         }
-        Ok(_) => Some(File::open(path).map_err(|e| anyhow::anyhow!("cannot open: {e}"))?),
+        Ok(_) => {
+            // The start position is fixed now: every line appended from here on is shown.
+            let file = File::open(path).map_err(|e| anyhow::anyhow!("cannot open: {e}"))?;
+            let meta = file.metadata()?;
+            let pos = start_offset(&file, meta.len(), opts.initial)
+                .map_err(|e| anyhow::anyhow!("cannot read: {e}"))?;
+            Some((file, meta, pos))
+        }
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
         Err(e) => bail!("cannot open: {e}"),
     };
@@ -54,7 +61,7 @@ pub fn open(path: &Path, opts: &SourceOptions, watch: &DirWatch) -> anyhow::Resu
             missing_noted: false,
             poll_noted: None,
         };
-        let _ = follower.run(first, opts.initial, opts.follow).await;
+        let _ = follower.run(first, opts.follow).await;
     }))
 }
 
@@ -80,15 +87,14 @@ struct Follower {
 impl Follower {
     async fn run(
         &mut self,
-        first: Option<File>,
-        initial: Initial,
+        first: Option<(File, std::fs::Metadata, u64)>,
         follow: bool,
     ) -> Result<(), Detached> {
         match first {
-            Some(file) => match self.start(file, initial) {
-                Ok(cur) => self.cur = Some(cur),
-                Err(e) => self.note(format!("cannot read: {e}")).await?,
-            },
+            Some((file, meta, pos)) => {
+                self.cur = Some(self.current(file, &meta, pos));
+                self.track_symlink();
+            }
             None if follow => {
                 self.note("no such file; waiting for it to appear").await?;
                 self.missing_noted = true;
@@ -116,13 +122,6 @@ impl Follower {
             }
             sub.changed().await;
         }
-    }
-
-    /// Opens the file present at start, positioned as `-n` asks.
-    fn start(&self, file: File, initial: Initial) -> io::Result<Current> {
-        let meta = file.metadata()?;
-        let pos = start_offset(&file, meta.len(), initial)?;
-        Ok(self.current(file, &meta, pos))
     }
 
     fn current(&self, file: File, meta: &std::fs::Metadata, pos: u64) -> Current {

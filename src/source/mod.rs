@@ -206,11 +206,6 @@ impl Emitter {
     pub fn blocking_send(&self, ev: SourceEvent) -> Result<(), Detached> {
         self.tx.blocking_send(ev).map_err(|_| Detached)
     }
-
-    /// Whether the receiving stream is gone.
-    pub fn is_closed(&self) -> bool {
-        self.tx.is_closed()
-    }
 }
 
 /// The stream of one source's events; dropping it stops the source.

@@ -357,7 +357,14 @@ impl Manager {
                         // Same path with a renewed watch keeps its one reference.
                         self.release(&old, old != dir);
                     }
-                    return self.set(dir, Some(target), None);
+                    let ancestor = target != dir;
+                    self.set(dir, Some(target.clone()), None);
+                    // A directory created below the ancestor before its watch was in place
+                    // sent no event: look again now that the watch is there.
+                    if ancestor && nearest_existing(dir).0 != target {
+                        continue;
+                    }
+                    return;
                 }
                 // The directory went away between the look and the watch: look again.
                 Err(None) => continue,

@@ -1,0 +1,8 @@
+//! End-to-end tests: the real `mux-tail` binary against real files, pipes, sockets and terminals.
+
+mod util;
+
+mod cli;
+mod files;
+mod output;
+mod sockets;

@@ -1,0 +1,118 @@
+//! Output: stdin, closed pipes, terminals (padding, colour, escaping, NO_COLOR).
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::Command;
+
+use crate::util::{bin, pty::Pty, TestEnv};
+
+#[test]
+fn stdin_lines_then_exit_at_its_end() {
+    let env = TestEnv::new();
+    let out = env.cmd().stdin_bytes("one\r\ntwo\nthree").run();
+    assert_eq!(out.code(), Some(0));
+    assert_eq!(out.stdout_string(), "[-] one\n[-] two\n[-] three\n");
+    assert_eq!(out.stderr, "");
+}
+
+#[test]
+fn stdin_beside_a_file_with_labels() {
+    let env = TestEnv::new();
+    env.write("a.log", "a1\n");
+    let mut run = env.cmd().args(["in=-", "a.log"]).stdin_pipe().spawn();
+    run.wait_stdout("[a.log] a1\n");
+    let mut stdin = run.stdin.take().unwrap();
+    stdin.write_all(b"typed\n").unwrap();
+    run.wait_stdout("[in] typed\n");
+    drop(stdin);
+    env.append("a.log", "a2\n");
+    run.wait_stdout("[a.log] a2\n");
+    // The file is still followed after stdin ended.
+    assert!(run.child.try_wait().unwrap().is_none());
+}
+
+#[test]
+fn closed_pipe_ends_quietly_and_promptly_without_input() {
+    let env = TestEnv::new();
+    env.write("a.log", "first\nsecond\n");
+    let (mut child, stderr) = env.cmd().arg("a.log").spawn_stdout_unread();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    assert_eq!(line, "[a.log] first\n");
+    // Like `| head -1`: the reader goes away while no more input arrives.
+    drop(reader);
+    let status = crate::util::wait_child(&mut child);
+    stderr.wait_closed();
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&stderr.bytes()), "");
+}
+
+#[test]
+fn head_in_a_shell_pipeline_exits_zero() {
+    let env = TestEnv::new();
+    env.write("a.log", "1\n2\n3\n");
+    let script = format!("'{}' a.log | head -1; echo \"status=${{PIPESTATUS[0]}}\"", bin());
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .current_dir(env.root())
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "[a.log] 1\nstatus=0\n");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
+
+/// Runs mux-tail with its stdout on a terminal, with `env_vars`, until `wait_for` shows.
+fn on_terminal(env: &TestEnv, args: &[&str], env_vars: &[(&str, &str)], wait_for: &[&str]) -> String {
+    let pty = Pty::new(100, 30);
+    let mut cmd = Command::new(bin());
+    cmd.args(args)
+        .current_dir(env.root())
+        .env_clear()
+        .env("TERM", "xterm")
+        .stdin(std::process::Stdio::null())
+        .stdout(pty.stdio())
+        .stderr(std::process::Stdio::null());
+    for (k, v) in env_vars {
+        cmd.env(k, v);
+    }
+    let mut child = pty.spawn(cmd);
+    for needle in wait_for {
+        pty.screen.wait_for(needle, |b| crate::util::contains(b, needle.as_bytes()));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    String::from_utf8_lossy(&pty.screen.bytes()).into_owned()
+}
+
+#[test]
+fn terminal_gets_padded_coloured_labels_and_escaped_control_characters() {
+    let env = TestEnv::new();
+    env.write("a.log", b"bell\x07 esc\x1b]0;title\x07 \x9b\n");
+    env.write("longer.log", "done\n");
+    let screen = on_terminal(&env, &["a.log", "longer.log"], &[], &["done", "title"]);
+    assert!(screen.contains("[a.log]\x1b[0m      bell^G esc^[]0;title^G \\x9b"), "{screen:?}");
+    assert!(screen.contains("\x1b[") && screen.contains("m[longer.log]\x1b[0m done"), "{screen:?}");
+    // Output processing is the terminal's: every line ends in CR LF.
+    assert!(!screen.contains("done\n") || screen.contains("done\r\n"), "{screen:?}");
+}
+
+#[test]
+fn no_color_turns_colour_off_on_a_terminal() {
+    let env = TestEnv::new();
+    env.write("a.log", "plain\n");
+    let screen = on_terminal(&env, &["a.log"], &[("NO_COLOR", "1")], &["plain"]);
+    assert!(screen.contains("[a.log] plain"), "{screen:?}");
+    assert!(!screen.contains('\x1b'), "{screen:?}");
+    let screen = on_terminal(&env, &["--color=never", "a.log"], &[], &["plain"]);
+    assert!(!screen.contains('\x1b'), "{screen:?}");
+}
+
+#[test]
+fn colour_can_be_forced_into_a_pipe() {
+    let env = TestEnv::new();
+    env.write("a.log", "x\n");
+    let out = env.cmd().args(["--no-follow", "--color=always", "a.log"]).run();
+    let s = out.stdout_string();
+    assert!(s.starts_with("\x1b[") && s.ends_with("m[a.log]\x1b[0m x\n"), "{s:?}");
+}

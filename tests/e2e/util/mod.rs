@@ -1,0 +1,354 @@
+//! Test helpers: a temporary directory and a builder that runs the real `mux-tail` binary.
+//!
+//! Every wait has a deadline and a message: a test never sleeps and hopes. A running child is
+//! killed when its handle is dropped, so a failing test leaves nothing behind.
+
+#![allow(dead_code)]
+
+pub mod pty;
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How long any single condition may take to come true.
+pub const DEADLINE: Duration = Duration::from_secs(30);
+
+/// The binary under test.
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_mux-tail")
+}
+
+/// A temporary directory for one test.
+pub struct TestEnv {
+    dir: tempfile::TempDir,
+}
+
+impl TestEnv {
+    pub fn new() -> TestEnv {
+        TestEnv { dir: tempfile::Builder::new().prefix("mux-tail-test").tempdir().unwrap() }
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Creates (or replaces the contents of) a file.
+    pub fn write(&self, name: &str, content: impl AsRef<[u8]>) {
+        std::fs::write(self.path(name), content).unwrap();
+    }
+
+    /// Appends to a file, creating it if needed.
+    pub fn append(&self, name: &str, content: impl AsRef<[u8]>) {
+        let mut f = OpenOptions::new().create(true).append(true).open(self.path(name)).unwrap();
+        f.write_all(content.as_ref()).unwrap();
+    }
+
+    /// A command running mux-tail in this directory with a clean environment.
+    pub fn cmd(&self) -> Cmd {
+        let mut command = Command::new(bin());
+        command
+            .current_dir(self.root())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("LC_ALL", "C")
+            .stdin(Stdio::null());
+        Cmd { command, stdin: None }
+    }
+}
+
+/// A mux-tail invocation being built.
+pub struct Cmd {
+    command: Command,
+    stdin: Option<Vec<u8>>,
+}
+
+impl Cmd {
+    pub fn arg(mut self, arg: impl AsRef<std::ffi::OsStr>) -> Cmd {
+        self.command.arg(arg);
+        self
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Cmd
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.command.args(args);
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Cmd {
+        self.command.env(key, value);
+        self
+    }
+
+    /// Feeds `data` on stdin, then closes it.
+    pub fn stdin_bytes(mut self, data: impl Into<Vec<u8>>) -> Cmd {
+        self.stdin = Some(data.into());
+        self.command.stdin(Stdio::piped());
+        self
+    }
+
+    /// Leaves stdin as a pipe the test writes to (see [`Running::stdin`]).
+    pub fn stdin_pipe(mut self) -> Cmd {
+        self.command.stdin(Stdio::piped());
+        self
+    }
+
+    /// Starts mux-tail; its stdout and stderr are collected in the background.
+    pub fn spawn(mut self) -> Running {
+        self.command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = self.command.spawn().expect("cannot start mux-tail");
+        let stdout = Collected::from(child.stdout.take().unwrap());
+        let stderr = Collected::from(child.stderr.take().unwrap());
+        let mut stdin = child.stdin.take();
+        if let Some(data) = self.stdin {
+            let mut pipe = stdin.take().unwrap();
+            thread::spawn(move || {
+                let _ = pipe.write_all(&data);
+            });
+        }
+        Running { child, stdout, stderr, stdin }
+    }
+
+    /// Starts mux-tail with stdout left unread (a pipe the test reads itself); stderr is
+    /// collected.
+    pub fn spawn_stdout_unread(mut self) -> (Child, Collected) {
+        self.command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = self.command.spawn().expect("cannot start mux-tail");
+        let stderr = Collected::from(child.stderr.take().unwrap());
+        (child, stderr)
+    }
+
+    /// Runs mux-tail to its end (within the deadline).
+    pub fn run(self) -> Finished {
+        let mut running = self.spawn();
+        let status = running.wait_exit();
+        Finished { status, stdout: running.stdout.take(), stderr: running.stderr_string() }
+    }
+}
+
+/// A finished run.
+#[derive(Debug)]
+pub struct Finished {
+    pub status: ExitStatus,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+}
+
+impl Finished {
+    pub fn stdout_string(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    pub fn code(&self) -> Option<i32> {
+        self.status.code()
+    }
+}
+
+/// Bytes a thread keeps reading from a pipe, with a way to wait for them.
+#[derive(Clone)]
+pub struct Collected {
+    state: Arc<(Mutex<(Vec<u8>, bool)>, Condvar)>,
+}
+
+impl Collected {
+    fn from(mut pipe: impl Read + Send + 'static) -> Collected {
+        let c = Collected { state: Arc::new((Mutex::new((Vec::new(), false)), Condvar::new())) };
+        let state = c.state.clone();
+        thread::spawn(move || {
+            let mut buf = vec![0; 64 * 1024];
+            loop {
+                let n = pipe.read(&mut buf).unwrap_or(0);
+                let (lock, cv) = &*state;
+                let mut g = lock.lock().unwrap();
+                if n == 0 {
+                    g.1 = true;
+                    cv.notify_all();
+                    return;
+                }
+                g.0.extend_from_slice(&buf[..n]);
+                cv.notify_all();
+            }
+        });
+        c
+    }
+
+    /// A copy of everything read so far.
+    pub fn bytes(&self) -> Vec<u8> {
+        self.state.0.lock().unwrap().0.clone()
+    }
+
+    /// Takes everything read so far.
+    pub fn take(&self) -> Vec<u8> {
+        std::mem::take(&mut self.state.0.lock().unwrap().0)
+    }
+
+    /// Waits until `cond` holds for the bytes read so far; panics with `what` after the deadline.
+    pub fn wait_for(&self, what: &str, cond: impl Fn(&[u8]) -> bool) {
+        let (lock, cv) = &*self.state;
+        let end = Instant::now() + DEADLINE;
+        let mut g = lock.lock().unwrap();
+        while !cond(&g.0) {
+            let now = Instant::now();
+            if now >= end {
+                panic!(
+                    "timed out waiting for {what}; got so far ({} bytes):\n{}",
+                    g.0.len(),
+                    String::from_utf8_lossy(&g.0[g.0.len().saturating_sub(2000)..])
+                );
+            }
+            g = cv.wait_timeout(g, end - now).unwrap().0;
+        }
+    }
+
+    /// Waits until the pipe is closed.
+    pub fn wait_closed(&self) {
+        let (lock, cv) = &*self.state;
+        let end = Instant::now() + DEADLINE;
+        let mut g = lock.lock().unwrap();
+        while !g.1 {
+            let now = Instant::now();
+            assert!(now < end, "timed out waiting for the pipe to close");
+            g = cv.wait_timeout(g, end - now).unwrap().0;
+        }
+    }
+}
+
+/// A running mux-tail; killed when dropped.
+pub struct Running {
+    pub child: Child,
+    pub stdout: Collected,
+    pub stderr: Collected,
+    pub stdin: Option<std::process::ChildStdin>,
+}
+
+impl Running {
+    /// Waits until stdout contains `needle`.
+    pub fn wait_stdout(&self, needle: &str) {
+        self.stdout.wait_for(&format!("{needle:?} on stdout"), |b| contains(b, needle.as_bytes()));
+    }
+
+    /// Waits until stdout holds at least `n` lines.
+    pub fn wait_lines(&self, n: usize) {
+        self.stdout.wait_for(&format!("{n} lines on stdout"), |b| count_lines(b) >= n);
+    }
+
+    /// Waits until stderr contains `needle`.
+    pub fn wait_stderr(&self, needle: &str) {
+        self.stderr.wait_for(&format!("{needle:?} on stderr"), |b| contains(b, needle.as_bytes()));
+    }
+
+    /// The port a `tcp:0` source listens on, from its note on stderr (the n-th such note).
+    pub fn port(&self, nth: usize) -> u16 {
+        port_from(&self.stderr, nth)
+    }
+
+    pub fn stdout_string(&self) -> String {
+        String::from_utf8_lossy(&self.stdout.bytes()).into_owned()
+    }
+
+    pub fn stderr_string(&self) -> String {
+        String::from_utf8_lossy(&self.stderr.bytes()).into_owned()
+    }
+
+    /// Sends a signal to mux-tail.
+    pub fn signal(&self, sig: rustix::process::Signal) {
+        let pid = rustix::process::Pid::from_raw(self.child.id() as i32).unwrap();
+        rustix::process::kill_process(pid, sig).unwrap();
+    }
+
+    /// Waits for mux-tail to exit (within the deadline).
+    pub fn wait_exit(&mut self) -> ExitStatus {
+        let status = wait_child(&mut self.child);
+        self.stdout.wait_closed();
+        self.stderr.wait_closed();
+        status
+    }
+
+    /// SIGTERM, then the exit status.
+    pub fn stop(&mut self) -> ExitStatus {
+        self.signal(rustix::process::Signal::TERM);
+        self.wait_exit()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits for a child to exit (within the deadline).
+pub fn wait_child(child: &mut Child) -> ExitStatus {
+    let end = Instant::now() + DEADLINE;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < end, "the child did not exit");
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The port of the `nth` "listening on" note in `stderr`.
+pub fn port_from(stderr: &Collected, nth: usize) -> u16 {
+    let re = "listening on ";
+    stderr.wait_for("a listening note", |b| String::from_utf8_lossy(b).matches(re).count() > nth);
+    let text = String::from_utf8_lossy(&stderr.bytes()).into_owned();
+    let line = text.lines().filter(|l| l.contains(re)).nth(nth).unwrap().to_string();
+    line.rsplit(':').next().unwrap().trim().parse().unwrap()
+}
+
+pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle)
+}
+
+pub fn count_lines(b: &[u8]) -> usize {
+    b.iter().filter(|&&c| c == b'\n').count()
+}
+
+/// The lines of `out` that carry `label`, without the label.
+pub fn lines_of(out: &[u8], label: &str) -> Vec<String> {
+    let prefix = format!("[{label}] ");
+    String::from_utf8_lossy(out)
+        .lines()
+        .filter_map(|l| l.strip_prefix(&prefix).map(str::to_string))
+        .collect()
+}
+
+/// Asserts that `lines` are exactly the numbers `1..=n`, in order.
+pub fn assert_numbered(lines: &[String], n: usize) {
+    let mut expected = 1;
+    for l in lines {
+        let got: usize = l.parse().unwrap_or_else(|_| panic!("not a numbered line: {l:?}"));
+        assert_eq!(got, expected, "line {expected} missing, repeated or out of order");
+        expected += 1;
+    }
+    assert_eq!(expected - 1, n, "expected {n} lines, got {}", expected - 1);
+}
+
+/// A file kept open for appending (as a logging daemon holds its log).
+pub struct Appender {
+    pub file: File,
+}
+
+impl Appender {
+    pub fn open(path: &Path) -> Appender {
+        Appender { file: OpenOptions::new().create(true).append(true).open(path).unwrap() }
+    }
+
+    pub fn line(&mut self, s: &str) {
+        self.file.write_all(format!("{s}\n").as_bytes()).unwrap();
+    }
+}
