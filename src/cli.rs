@@ -92,6 +92,30 @@ pub struct Args {
         help = "Open connections allowed per listener"
     )]
     pub max_connections: u32,
+
+    /// Read keys from the terminal (/dev/tty) while running — also when stdout is piped: 1-9
+    /// mute, d detach, a attach, p pause, / filter, l list, ? help, q quit. `auto` reads keys
+    /// when there is a terminal (and standard input is not both a source and that terminal).
+    #[arg(
+        long,
+        value_name = "WHEN",
+        value_enum,
+        default_value_t = KeysChoice::Auto,
+        env = "MUX_TAIL_KEYS",
+        help = "Read keys from the terminal: auto, always, never"
+    )]
+    pub keys: KeysChoice,
+}
+
+/// `--keys` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum KeysChoice {
+    /// Read keys when a terminal is reachable through /dev/tty.
+    Auto,
+    /// Read keys; fail when there is no terminal.
+    Always,
+    /// Never read keys or change the terminal's mode.
+    Never,
 }
 
 /// `--color` values.

@@ -2,7 +2,7 @@
 
 use std::io::IsTerminal;
 
-use crate::cli::{Args, ColorChoice};
+use crate::cli::{Args, ColorChoice, KeysChoice};
 use crate::render::Style;
 use crate::source::{Initial, SourceKind, SourceOptions, SourceSpec, SpecError};
 
@@ -18,6 +18,23 @@ pub struct Config {
     pub source_opts: SourceOptions,
     /// How lines are shown.
     pub style: Style,
+    /// Whether to read keys.
+    pub keys: Keys,
+    /// Standard error is a terminal.
+    pub stderr_tty: bool,
+}
+
+/// Whether keys are read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Keys {
+    /// No keys.
+    Off,
+    /// No keys: standard input is a source and it is the terminal (say so).
+    OffStdinIsTerminal,
+    /// Keys if there is a terminal.
+    Auto,
+    /// Keys, or an error without a terminal.
+    Always,
 }
 
 /// Why the command line was refused.
@@ -36,6 +53,8 @@ pub struct Environment {
     pub stdin_tty: bool,
     /// Standard output is a terminal.
     pub stdout_tty: bool,
+    /// Standard error is a terminal.
+    pub stderr_tty: bool,
     /// `NO_COLOR` is set to something non-empty.
     pub no_color: bool,
     /// `TERM` is `dumb`.
@@ -49,6 +68,7 @@ impl Environment {
         Environment {
             stdin_tty: std::io::stdin().is_terminal(),
             stdout_tty: std::io::stdout().is_terminal(),
+            stderr_tty: std::io::stderr().is_terminal(),
             no_color: var("NO_COLOR").is_some(),
             dumb_term: var("TERM").is_some_and(|t| t == "dumb"),
         }
@@ -91,6 +111,19 @@ impl Config {
                 "--max-line-bytes must be between 1 and {MAX_LINE_LIMIT}"
             )));
         }
+        let stdin_is_keyboard =
+            env.stdin_tty && sources.iter().any(|s| s.kind == SourceKind::Stdin);
+        let keys = match args.keys {
+            KeysChoice::Never => Keys::Off,
+            KeysChoice::Always if stdin_is_keyboard => {
+                return Err(ConfigError::Usage(
+                    "--keys=always: standard input is a source and the same terminal".into(),
+                ))
+            }
+            _ if stdin_is_keyboard => Keys::OffStdinIsTerminal,
+            KeysChoice::Auto => Keys::Auto,
+            KeysChoice::Always => Keys::Always,
+        };
         let color = match args.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
@@ -105,6 +138,8 @@ impl Config {
                 max_connections: args.max_connections as usize,
             },
             style: Style { label: !args.no_label, color, terminal: env.stdout_tty },
+            keys,
+            stderr_tty: env.stderr_tty,
         })
     }
 }
@@ -145,9 +180,15 @@ mod tests {
     use super::*;
     use clap::Parser;
 
-    const PIPED: Environment =
-        Environment { stdin_tty: false, stdout_tty: false, no_color: false, dumb_term: false };
-    const TTY: Environment = Environment { stdin_tty: true, stdout_tty: true, ..PIPED };
+    const PIPED: Environment = Environment {
+        stdin_tty: false,
+        stdout_tty: false,
+        stderr_tty: false,
+        no_color: false,
+        dumb_term: false,
+    };
+    const TTY: Environment =
+        Environment { stdin_tty: true, stdout_tty: true, stderr_tty: true, ..PIPED };
 
     fn config(args: &[&str], env: Environment) -> Result<Config, ConfigError> {
         let mut argv = vec!["mux-tail"];
@@ -171,6 +212,15 @@ mod tests {
         let no_color = Environment { no_color: true, ..TTY };
         assert!(!config(&["a"], no_color).unwrap().style.color);
         assert!(config(&["--color=always", "a"], no_color).unwrap().style.color);
+    }
+
+    #[test]
+    fn keys_are_off_when_stdin_is_both_source_and_terminal() {
+        assert_eq!(config(&["a"], TTY).unwrap().keys, Keys::Auto);
+        assert_eq!(config(&["-"], TTY).unwrap().keys, Keys::OffStdinIsTerminal);
+        assert_eq!(config(&["-"], PIPED).unwrap().keys, Keys::Auto);
+        assert_eq!(config(&["--keys=never", "a"], TTY).unwrap().keys, Keys::Off);
+        assert!(matches!(config(&["--keys=always", "-"], TTY), Err(ConfigError::Usage(_))));
     }
 
     #[test]

@@ -4,14 +4,17 @@
 //! 0 when every source ended (or the reader of stdout went away), 1 when a source could not
 //! start or the output failed, 2 on a usage error, 128+N on signal N.
 
+mod app;
 mod cli;
 mod config;
+mod keys;
 mod lines;
 mod messages;
 mod mux;
 mod output;
 mod render;
 mod source;
+mod term;
 
 use std::io;
 use std::process::ExitCode;
@@ -41,24 +44,7 @@ fn run(args: cli::Args) -> anyhow::Result<ExitCode> {
         }
         Err(ConfigError::Source(e)) => return Err(e.into()),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("mux-tail worker")
-        .enable_all()
-        .build()?;
-    let result = runtime.block_on(async {
-        let mut mux = mux::Mux::new(config.source_opts.clone());
-        for spec in config.sources {
-            mux.attach(spec)?;
-        }
-        let output = output::start(render::Renderer::new(config.style))?;
-        // Nothing sends commands yet; the sender stays alive so the loop keeps listening.
-        let (_control, commands) = tokio::sync::mpsc::channel(16);
-        mux.run(output, commands).await
-    });
-    // Threads blocked in reads (stdin) must not hold the exit up.
-    runtime.shutdown_background();
-    result
+    app::run(config)
 }
 
 /// Whether a closed pipe is somewhere in the error's chain: that ends the program quietly.

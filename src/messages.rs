@@ -5,11 +5,6 @@
 
 use std::io::Write;
 
-/// A note about source `spec` (file missing, truncated, replaced, connection refused).
-pub fn note(spec: &str, msg: &str) {
-    error(&format!("{spec}: {msg}"));
-}
-
 /// A message that stands alone.
 pub fn error(msg: &str) {
     let _ = writeln!(std::io::stderr().lock(), "mux-tail: {msg}");

@@ -1,37 +1,64 @@
 //! The mux: every source's stream in one `StreamMap`, one loop, tagged batches out.
 //!
-//! The loop selects over signals, the end of the output, control commands (attach, detach,
-//! quit) and the map of sources. Lines become [`Out`] messages queued for the writer; while that
-//! queue is waiting for room the map is not polled, so backpressure reaches every source. Keys of
-//! the map are small `Copy` ids; labels and counters live in a table beside it.
+//! The loop selects over signals, the end of the output, commands (keys: attach, detach, mute,
+//! pause, filter, list, quit) and the map of sources. Lines become [`Out`] messages queued for the
+//! writer; while that queue waits for room the map is not polled, so backpressure reaches every
+//! source. Keys of the map are small `Copy` ids; labels, states and counters live in a table
+//! beside it. Attaching a source inserts its stream; detaching removes it, and dropping the
+//! stream closes everything the source held.
 
 use std::collections::VecDeque;
+use std::fs::File;
+use std::io::Write;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
+use regex::bytes::Regex;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 use tokio_stream::{StreamExt, StreamMap};
 
+use crate::keys;
 use crate::messages;
 use crate::output::{Out, Output, OutputEnd};
-use crate::source::{self, watch::DirWatch, SourceEvent, SourceOptions, SourceSpec, SourceStream};
+use crate::render::escape_into;
+use crate::source::{
+    self, watch::DirWatch, Initial, SourceEvent, SourceOptions, SourceSpec, SourceStatus,
+    SourceStream,
+};
+use crate::term;
 
 /// How long the writer may take to write out what it holds when a signal ends the program.
 const SIGNAL_DRAIN: Duration = Duration::from_secs(1);
+/// Bytes of lines held while paused; beyond that, sources are held back instead.
+const HOLD_BYTES: usize = 8 << 20;
 
-/// A source's key in the map: its index in the source table.
+/// A source's key in the map: its index in the source table (its number is the index + 1).
 pub type SourceId = usize;
 
-/// What can be asked of the mux while it runs.
-#[derive(Debug)]
+/// What can be asked of the mux while it runs (source numbers count from 1).
+#[derive(Debug, PartialEq, Eq)]
 pub enum Command {
-    /// Follow another source from now on.
-    Attach(SourceSpec),
-    /// Stop following a source and close everything it holds.
-    Detach(SourceId),
+    /// Follow another source from now on (a SOURCE argument, parsed by the mux).
+    Attach(String),
+    /// Stop following source N and close everything it holds.
+    Detach(usize),
+    /// Drop (or stop dropping) source N's lines.
+    ToggleMute(usize),
+    /// Hold output back, or let it go again.
+    TogglePause,
+    /// Show only lines matching this regex; empty shows all again.
+    Filter(String),
+    /// Show the source table.
+    List,
+    /// Show the keys.
+    Help,
     /// End the program.
     Quit,
+    /// Show a prompt being typed (`None`: the prompt closed).
+    Prompt(Option<String>),
 }
 
 /// Where a source stands.
@@ -49,15 +76,30 @@ pub enum State {
 
 /// One row of the source table.
 #[derive(Debug)]
-pub struct SourceInfo {
-    /// What was asked for.
-    pub spec: SourceSpec,
-    /// Where it stands.
-    pub state: State,
-    /// Lines seen.
-    pub lines: u64,
-    /// Bytes seen (line contents, without line endings).
-    pub bytes: u64,
+struct SourceInfo {
+    spec: SourceSpec,
+    state: State,
+    muted: bool,
+    lines: u64,
+    bytes: u64,
+    status: Arc<SourceStatus>,
+}
+
+/// Where feedback for keys goes.
+pub enum Feedback {
+    /// No keys: nothing to say.
+    Off,
+    /// A status line at the bottom of the terminal on stdout; with `notes_inline`, notes are
+    /// shown among the log lines too (stderr is that same terminal).
+    StatusLine {
+        /// Notes go through the writer rather than stderr.
+        notes_inline: bool,
+    },
+    /// Whole lines on stderr; prompts are drawn on the terminal itself.
+    Stderr {
+        /// The terminal, for prompts.
+        tty: File,
+    },
 }
 
 /// Why the loop ended.
@@ -83,11 +125,21 @@ pub struct Mux {
     pending: VecDeque<Out>,
     /// Set when a source failed: the exit status becomes 1.
     failed: bool,
+    paused: bool,
+    held: VecDeque<Out>,
+    held_lines: u64,
+    held_bytes: usize,
+    filter: Option<Regex>,
+    feedback: Feedback,
+    prompt: Option<String>,
+    message: Option<String>,
+    /// The number of sources, shared with the key parser.
+    count: Arc<AtomicUsize>,
 }
 
 impl Mux {
     /// A mux with no sources.
-    pub fn new(opts: SourceOptions) -> Mux {
+    pub fn new(opts: SourceOptions, feedback: Feedback) -> Mux {
         Mux {
             map: StreamMap::new(),
             sources: Vec::new(),
@@ -95,31 +147,48 @@ impl Mux {
             watch: DirWatch::default(),
             pending: VecDeque::new(),
             failed: false,
+            paused: false,
+            held: VecDeque::new(),
+            held_lines: 0,
+            held_bytes: 0,
+            filter: None,
+            feedback,
+            prompt: None,
+            message: None,
+            count: Arc::default(),
         }
+    }
+
+    /// The number of sources so far, kept up to date (for the key parser).
+    pub fn count(&self) -> Arc<AtomicUsize> {
+        self.count.clone()
     }
 
     /// Starts following `spec`; fails (naming it) if it cannot start. Must run in the runtime.
-    pub fn attach(&mut self, spec: SourceSpec) -> anyhow::Result<SourceId> {
-        let stream = source::open(&spec, &self.opts, &self.watch)?;
+    pub fn attach(&mut self, spec: SourceSpec, opts: &SourceOptions) -> anyhow::Result<SourceId> {
+        let stream = source::open(&spec, opts, &self.watch)?;
         let id = self.sources.len();
         self.pending.push_back(Out::Source(id, spec.label.clone()));
+        self.sources.push(SourceInfo {
+            spec,
+            state: State::Following,
+            muted: false,
+            lines: 0,
+            bytes: 0,
+            status: stream.status(),
+        });
         self.map.insert(id, stream);
-        self.sources.push(SourceInfo { spec, state: State::Following, lines: 0, bytes: 0 });
+        self.count.store(self.sources.len(), Ordering::Relaxed);
         Ok(id)
     }
 
-    /// Stops following source `id`: its stream is dropped, closing all it holds.
-    pub fn detach(&mut self, id: SourceId) -> bool {
-        if self.map.remove(&id).is_none() {
-            return false;
+    /// Attaches every source of the command line, in order.
+    pub fn attach_all(&mut self, specs: Vec<SourceSpec>) -> anyhow::Result<()> {
+        let opts = self.opts.clone();
+        for spec in specs {
+            self.attach(spec, &opts)?;
         }
-        self.sources[id].state = State::Detached;
-        true
-    }
-
-    /// The source table.
-    pub fn sources(&self) -> &[SourceInfo] {
-        &self.sources
+        Ok(())
     }
 
     /// Runs until every source ends, `Quit`, a signal, or the output ends; returns the exit
@@ -127,39 +196,44 @@ impl Mux {
     pub async fn run(
         mut self,
         output: Output,
-        mut control: mpsc::Receiver<Command>,
+        mut commands: mpsc::Receiver<Command>,
     ) -> anyhow::Result<ExitCode> {
         let Output { tx: out, end: mut out_end } = output;
         let mut sigint = signal(SignalKind::interrupt())?;
         let mut sigterm = signal(SignalKind::terminate())?;
         let mut sighup = signal(SignalKind::hangup())?;
+        let keys = !matches!(self.feedback, Feedback::Off);
+        // Job control and resizing concern only an interactive terminal.
+        let mut sigtstp = keys.then(|| signal(SignalKind::from_raw(libc::SIGTSTP))).transpose()?;
+        let mut sigcont = keys.then(|| signal(SignalKind::from_raw(libc::SIGCONT))).transpose()?;
+        let mut sigwinch = keys.then(|| signal(SignalKind::window_change())).transpose()?;
+        self.update_status();
         let exit = loop {
-            if self.map.is_empty() && self.pending.is_empty() {
+            if self.map.is_empty() && self.pending.is_empty() && self.held.is_empty() {
                 break Exit::Ended;
             }
+            let can_take =
+                self.pending.is_empty() && !(self.paused && self.held_bytes >= HOLD_BYTES);
             tokio::select! {
                 biased;
-                _ = sigint.recv() => break Exit::Signal(libc_sig::INT),
-                _ = sigterm.recv() => break Exit::Signal(libc_sig::TERM),
-                _ = sighup.recv() => break Exit::Signal(libc_sig::HUP),
+                _ = sigint.recv() => break Exit::Signal(libc::SIGINT),
+                _ = sigterm.recv() => break Exit::Signal(libc::SIGTERM),
+                _ = sighup.recv() => break Exit::Signal(libc::SIGHUP),
                 Some(end) = out_end.recv() => break Exit::Output(end),
-                Some(cmd) = control.recv() => match cmd {
-                    Command::Attach(spec) => {
-                        if let Err(e) = self.attach(spec) {
-                            messages::error(&format!("{e:#}"));
-                        }
+                Some(_) = recv_signal(&mut sigtstp) => self.suspend(&out).await,
+                Some(_) = recv_signal(&mut sigcont) => self.resume(),
+                Some(_) = recv_signal(&mut sigwinch) => self.pending.push_back(Out::Resize),
+                Some(cmd) = commands.recv() => {
+                    if self.command(cmd) {
+                        break Exit::Quit;
                     }
-                    Command::Detach(id) => {
-                        self.detach(id);
-                    }
-                    Command::Quit => break Exit::Quit,
-                },
+                }
                 permit = out.reserve(), if !self.pending.is_empty() => match permit {
                     Ok(permit) => permit.send(self.pending.pop_front().expect("not empty")),
                     // The writer stopped; its reason arrives on `out_end`.
                     Err(_) => self.pending.clear(),
                 },
-                item = self.map.next(), if self.pending.is_empty() => {
+                item = self.map.next(), if can_take => {
                     // `None`: the last stream just ended; the check above ends the loop.
                     if let Some((id, event)) = item {
                         self.event(id, event);
@@ -167,12 +241,12 @@ impl Mux {
                 }
             }
         };
-        drop(self.map);
-        drop(out);
         let signal = match exit {
             Exit::Signal(sig) => Some(sig),
             _ => None,
         };
+        drop(self.map);
+        drop(out);
         let end = match exit {
             Exit::Output(end) => end,
             Exit::Signal(_) => tokio::time::timeout(SIGNAL_DRAIN, out_end.recv())
@@ -200,29 +274,305 @@ impl Mux {
     fn event(&mut self, id: SourceId, event: SourceEvent) {
         let info = &mut self.sources[id];
         match event {
-            SourceEvent::Lines(batch, peer) => {
+            SourceEvent::Lines(mut batch, peer) => {
                 info.lines += batch.len() as u64;
                 info.bytes += batch.content_bytes() as u64;
-                self.pending.push_back(Out::Lines(id, batch, peer));
+                if info.muted {
+                    return;
+                }
+                if let Some(re) = &self.filter {
+                    batch.retain(|line| re.is_match(line));
+                    if batch.len() == 0 {
+                        return;
+                    }
+                }
+                if self.paused {
+                    self.held_lines += batch.len() as u64;
+                    self.held_bytes += batch.content_bytes();
+                    self.held.push_back(Out::Lines(id, batch, peer));
+                    self.update_status();
+                } else {
+                    self.pending.push_back(Out::Lines(id, batch, peer));
+                }
             }
-            SourceEvent::Note(msg) => messages::note(&info.spec.spec, &msg),
+            SourceEvent::Note(msg) => {
+                let line = format!("{}: {msg}", info.spec.spec);
+                self.note(line);
+            }
             SourceEvent::Failed(msg) => {
-                messages::error(&format!("{}: {msg}", info.spec.spec));
                 info.state = State::Failed;
                 self.failed = true;
+                let line = format!("{}: {msg}", info.spec.spec);
+                self.note(line);
+                self.update_status();
             }
             SourceEvent::Ended => {
                 if info.state == State::Following {
                     info.state = State::Ended;
+                    self.update_status();
                 }
             }
         }
     }
+
+    /// Carries out a command; true to quit.
+    fn command(&mut self, cmd: Command) -> bool {
+        match cmd {
+            Command::Quit => return true,
+            Command::Prompt(prompt) => {
+                self.prompt = prompt;
+                self.show_prompt();
+            }
+            Command::ToggleMute(n) => {
+                if let Some(id) = self.number(n) {
+                    let info = &mut self.sources[id];
+                    info.muted = !info.muted;
+                    let what = if info.muted { "muted" } else { "unmuted" };
+                    let msg = format!("{what} {}", self.name(id));
+                    self.say(msg);
+                }
+            }
+            Command::Detach(n) => {
+                if let Some(id) = self.number(n) {
+                    if self.map.remove(&id).is_some() {
+                        self.sources[id].state = State::Detached;
+                        self.pending.push_back(Out::Forget(id));
+                        let msg = format!("detached {}", self.name(id));
+                        self.say(msg);
+                    } else {
+                        let msg = format!("{} is not being followed", self.name(id));
+                        self.say(msg);
+                    }
+                }
+            }
+            Command::Attach(text) => {
+                let result =
+                    SourceSpec::parse(&text).map_err(anyhow::Error::from).and_then(|spec| {
+                        // Attached files are followed from now on.
+                        let opts = SourceOptions { initial: Initial::Last(0), ..self.opts.clone() };
+                        self.attach(spec, &opts)
+                    });
+                match result {
+                    Ok(id) => {
+                        let msg = format!("attached {}", self.name(id));
+                        self.say(msg);
+                    }
+                    Err(e) => self.say(format!("cannot attach {e:#}")),
+                }
+            }
+            Command::TogglePause => {
+                self.paused = !self.paused;
+                if self.paused {
+                    self.say("paused; p or space resumes".into());
+                } else {
+                    let held = std::mem::take(&mut self.held_lines);
+                    self.held_bytes = 0;
+                    self.pending.extend(self.held.drain(..));
+                    self.say(format!("resumed ({held} held lines follow)"));
+                }
+            }
+            Command::Filter(text) => {
+                if text.is_empty() {
+                    self.filter = None;
+                    self.say("filter cleared".into());
+                } else {
+                    match Regex::new(&text) {
+                        Ok(re) => {
+                            self.filter = Some(re);
+                            self.say(format!("showing only lines matching /{text}/"));
+                        }
+                        Err(e) => {
+                            let first = e.to_string().lines().last().unwrap_or("").to_string();
+                            self.say(format!("bad regex /{text}/: {}", first.trim()));
+                        }
+                    }
+                }
+            }
+            Command::List => {
+                let rows = self.list();
+                self.show_lines(rows);
+            }
+            Command::Help => self.show_lines(keys::HELP.iter().map(|s| s.to_string()).collect()),
+        }
+        false
+    }
+
+    /// The id for source number `n`, or a message that there is none.
+    fn number(&mut self, n: usize) -> Option<SourceId> {
+        if (1..=self.sources.len()).contains(&n) {
+            Some(n - 1)
+        } else {
+            self.say(format!("no source [{n}] (l lists them)"));
+            None
+        }
+    }
+
+    /// `[N] label`, safe to show on a terminal.
+    fn name(&self, id: SourceId) -> String {
+        format!("[{}] {}", id + 1, safe(&self.sources[id].spec.label))
+    }
+
+    fn list(&self) -> Vec<String> {
+        let mut rows = vec![format!(
+            "{:>4}  {:<24} {:<10} {:>10} {:>12} {:>6}",
+            "#", "label", "state", "lines", "bytes", "conns"
+        )];
+        for (id, s) in self.sources.iter().enumerate() {
+            let state = match s.state {
+                State::Following if s.muted => "muted",
+                State::Following if s.status.waiting.load(Ordering::Relaxed) => "waiting",
+                State::Following => "following",
+                State::Ended => "ended",
+                State::Failed => "failed",
+                State::Detached => "detached",
+            };
+            let conns = s.status.connections.load(Ordering::Relaxed);
+            let conns = if matches!(s.spec.kind, source::SourceKind::Tcp(_)) {
+                conns.to_string()
+            } else {
+                String::new()
+            };
+            rows.push(format!(
+                "{:>4}  {:<24} {:<10} {:>10} {:>12} {:>6}",
+                id + 1,
+                safe(&s.spec.label),
+                state,
+                s.lines,
+                s.bytes,
+                conns
+            ));
+        }
+        if self.paused {
+            rows.push(format!("paused: {} lines held", self.held_lines));
+        }
+        if let Some(re) = &self.filter {
+            rows.push(format!("filter: /{}/", safe(re.as_str())));
+        }
+        rows
+    }
+
+    /// A note from a source: stderr, or among the log lines when that is the same terminal.
+    fn note(&mut self, line: String) {
+        match self.feedback {
+            Feedback::StatusLine { notes_inline: true } => {
+                self.pending.push_back(Out::Info(vec![format!("mux-tail: {}", safe(&line))]));
+            }
+            _ => messages::error(&line),
+        }
+    }
+
+    /// Feedback for a key.
+    fn say(&mut self, msg: String) {
+        match &self.feedback {
+            Feedback::Off => {}
+            Feedback::StatusLine { .. } => {
+                self.message = Some(msg);
+                self.update_status();
+            }
+            Feedback::Stderr { .. } => messages::error(&msg),
+        }
+    }
+
+    /// Lines for the user (list, help).
+    fn show_lines(&mut self, lines: Vec<String>) {
+        match &self.feedback {
+            Feedback::Off => {}
+            Feedback::StatusLine { .. } => self.pending.push_back(Out::Info(lines)),
+            Feedback::Stderr { .. } => {
+                for line in lines {
+                    messages::error(&line);
+                }
+            }
+        }
+    }
+
+    fn show_prompt(&mut self) {
+        match &self.feedback {
+            Feedback::Off => {}
+            Feedback::StatusLine { .. } => self.update_status(),
+            Feedback::Stderr { tty } => {
+                let mut tty = tty;
+                let text = match &self.prompt {
+                    Some(p) => format!("\r\x1b[Kmux-tail: {}", safe(p)),
+                    None => "\r\x1b[K".to_string(),
+                };
+                let _ = tty.write_all(text.as_bytes());
+            }
+        }
+    }
+
+    /// Redraws the status line (in status-line mode).
+    fn update_status(&mut self) {
+        if !matches!(self.feedback, Feedback::StatusLine { .. }) {
+            return;
+        }
+        let text = match &self.prompt {
+            Some(prompt) => safe(prompt),
+            None => self.status_text(),
+        };
+        self.pending.push_back(Out::Status(text));
+    }
+
+    fn status_text(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(msg) = &self.message {
+            parts.push(safe(msg));
+        }
+        let mut names = Vec::new();
+        for (id, s) in self.sources.iter().enumerate() {
+            let mark = match s.state {
+                State::Following if s.muted => " (muted)",
+                State::Following => "",
+                State::Ended => " (ended)",
+                State::Failed => " (failed)",
+                State::Detached => continue,
+            };
+            names.push(format!("{}{mark}", self.name(id)));
+        }
+        parts.push(names.join("  "));
+        if self.paused {
+            parts.push(format!("PAUSED, {} lines held", self.held_lines));
+        }
+        if let Some(re) = &self.filter {
+            parts.push(format!("filter /{}/", safe(re.as_str())));
+        }
+        parts.push("? help".into());
+        parts.join(" | ")
+    }
+
+    /// Ctrl-Z: give the terminal back as it was, stop, and set it up again once continued.
+    async fn suspend(&mut self, out: &mpsc::Sender<Out>) {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        if out.send(Out::Suspend(done)).await.is_ok() {
+            // The writer answers once the status line is gone (or drops `done` as it stops).
+            let _ = wait.await;
+        }
+        term::restore();
+        term::stop_self();
+        self.resume();
+    }
+
+    /// Continued (after Ctrl-Z, or `fg`): back to key mode if in the foreground.
+    fn resume(&mut self) {
+        term::continued();
+        if term::enter_key_mode() && matches!(self.feedback, Feedback::StatusLine { .. }) {
+            self.pending.push_back(Out::Resume);
+            self.update_status();
+        }
+    }
 }
 
-/// Signal numbers (Linux).
-mod libc_sig {
-    pub const HUP: i32 = 1;
-    pub const INT: i32 = 2;
-    pub const TERM: i32 = 15;
+/// Receives from an optional signal stream (never, when there is none).
+async fn recv_signal(sig: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
+    match sig {
+        Some(sig) => sig.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Text from outside (labels, specs, regexes) made safe to show on a terminal.
+fn safe(text: &str) -> String {
+    let mut out = Vec::new();
+    escape_into(&mut out, text.as_bytes());
+    String::from_utf8_lossy(&out).into_owned()
 }

@@ -32,6 +32,17 @@ pub enum Out {
     Forget(usize),
     /// Lines of source `id`.
     Lines(usize, Batch, Option<Peer>),
+    /// mux-tail's own lines (list, help, notes) shown among the log lines on a terminal; already
+    /// safe to show.
+    Info(Vec<String>),
+    /// New text for the status line.
+    Status(String),
+    /// The terminal changed size: lay the status line out again.
+    Resize,
+    /// Remove the status line (the program is about to stop) and say when done.
+    Suspend(tokio::sync::oneshot::Sender<()>),
+    /// Put the status line back.
+    Resume,
 }
 
 /// How the output ended.
@@ -54,7 +65,10 @@ pub struct Output {
 }
 
 /// Starts the writer thread (and the pipe watcher when stdout is a pipe or socket).
-pub fn start(renderer: Renderer) -> io::Result<Output> {
+///
+/// With `status_line`, stdout is a terminal whose bottom row shows a status line (see
+/// [`StatusLine`]).
+pub fn start(renderer: Renderer, status_line: bool) -> io::Result<Output> {
     let stdout = File::from(io::stdout().as_fd().try_clone_to_owned()?);
     let (tx, rx) = mpsc::channel(QUEUE);
     let (end_tx, end) = mpsc::unbounded_channel();
@@ -68,7 +82,8 @@ pub fn start(renderer: Renderer) -> io::Result<Output> {
         })?;
     }
     std::thread::Builder::new().name("mux-tail writer".into()).spawn(move || {
-        let end = match write_loop(rx, renderer, stdout) {
+        let status = status_line.then(StatusLine::default);
+        let end = match write_loop(rx, Writer { renderer, status, buf: Vec::new() }, stdout) {
             Ok(()) => OutputEnd::Finished,
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => OutputEnd::Closed,
             Err(e) => OutputEnd::Failed(e),
@@ -78,35 +93,142 @@ pub fn start(renderer: Renderer) -> io::Result<Output> {
     Ok(Output { tx, end })
 }
 
-fn write_loop(
-    mut rx: mpsc::Receiver<Out>,
-    mut renderer: Renderer,
-    mut out: File,
-) -> io::Result<()> {
-    let mut buf = Vec::with_capacity(2 * WRITE_SIZE);
+/// The writer thread's state.
+struct Writer {
+    renderer: Renderer,
+    status: Option<StatusLine>,
+    buf: Vec<u8>,
+}
+
+fn write_loop(mut rx: mpsc::Receiver<Out>, mut w: Writer, mut out: File) -> io::Result<()> {
+    w.buf.reserve(2 * WRITE_SIZE);
+    if let Some(status) = &mut w.status {
+        status.setup(&mut w.buf);
+    }
     while let Some(msg) = rx.blocking_recv() {
-        handle(&mut renderer, msg, &mut buf);
+        w.handle(msg, &mut out)?;
         while let Ok(msg) = rx.try_recv() {
-            handle(&mut renderer, msg, &mut buf);
-            if buf.len() >= WRITE_SIZE {
-                out.write_all(&buf)?;
-                buf.clear();
+            w.handle(msg, &mut out)?;
+            if w.buf.len() >= WRITE_SIZE {
+                out.write_all(&w.buf)?;
+                w.buf.clear();
             }
         }
         // The queue is empty: whatever is ready goes out now.
-        if !buf.is_empty() {
-            out.write_all(&buf)?;
-            buf.clear();
+        if !w.buf.is_empty() {
+            out.write_all(&w.buf)?;
+            w.buf.clear();
         }
     }
-    Ok(())
+    if let Some(status) = &mut w.status {
+        status.teardown(&mut w.buf);
+    }
+    out.write_all(&w.buf)
 }
 
-fn handle(renderer: &mut Renderer, msg: Out, buf: &mut Vec<u8>) {
-    match msg {
-        Out::Source(id, label) => renderer.add_source(id, &label),
-        Out::Forget(id) => renderer.remove_source(id),
-        Out::Lines(id, batch, _peer) => renderer.render(id, &batch, buf),
+impl Writer {
+    fn handle(&mut self, msg: Out, out: &mut File) -> io::Result<()> {
+        let buf = &mut self.buf;
+        match msg {
+            Out::Source(id, label) => self.renderer.add_source(id, &label),
+            Out::Forget(id) => self.renderer.remove_source(id),
+            Out::Lines(id, batch, _peer) => self.renderer.render(id, &batch, buf),
+            Out::Info(lines) => {
+                for line in lines {
+                    buf.extend_from_slice(line.as_bytes());
+                    buf.push(b'\n');
+                }
+            }
+            Out::Status(text) => {
+                if let Some(status) = &mut self.status {
+                    status.text = text;
+                    status.draw(buf);
+                }
+            }
+            Out::Resize => {
+                if let Some(status) = &mut self.status {
+                    status.resize(buf);
+                }
+            }
+            Out::Suspend(done) => {
+                if let Some(status) = &mut self.status {
+                    status.teardown(buf);
+                }
+                out.write_all(buf)?;
+                buf.clear();
+                let _ = done.send(());
+            }
+            Out::Resume => {
+                if let Some(status) = &mut self.status {
+                    status.setup(buf);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The bottom row of a terminal on stdout, kept for mux-tail's status while log lines scroll in
+/// the rows above (a scroll region), redrawn when the terminal changes size.
+#[derive(Debug, Default)]
+struct StatusLine {
+    rows: u16,
+    cols: u16,
+    text: String,
+    shown: bool,
+}
+
+impl StatusLine {
+    /// Claims the bottom row: make room, then limit scrolling to the rows above it.
+    fn setup(&mut self, buf: &mut Vec<u8>) {
+        if self.shown {
+            return self.draw(buf);
+        }
+        let (cols, rows) = crossterm::terminal::size().unwrap_or((80, 24));
+        if rows < 3 {
+            return;
+        }
+        (self.rows, self.cols) = (rows, cols);
+        // A newline and back up leaves the cursor where it was, unless it was on the bottom row,
+        // which the newline scrolls free.
+        buf.extend_from_slice(format!("\n\x1b7\x1b[1;{}r\x1b8\x1b[1A", rows - 1).as_bytes());
+        self.shown = true;
+        crate::term::set_status_line(true);
+        self.draw(buf);
+    }
+
+    fn resize(&mut self, buf: &mut Vec<u8>) {
+        if !self.shown {
+            return self.setup(buf);
+        }
+        // Clear the old status row, which may now be inside the log area.
+        let clear = format!("\x1b7\x1b[{};1H\x1b[2K\x1b8", self.rows);
+        buf.extend_from_slice(clear.as_bytes());
+        let (cols, rows) = crossterm::terminal::size().unwrap_or((self.cols, self.rows));
+        (self.rows, self.cols) = (rows, cols);
+        if rows < 3 {
+            return self.teardown(buf);
+        }
+        buf.extend_from_slice(format!("\x1b7\x1b[1;{}r\x1b8", rows - 1).as_bytes());
+        self.draw(buf);
+    }
+
+    fn draw(&self, buf: &mut Vec<u8>) {
+        if !self.shown {
+            return;
+        }
+        let width = usize::from(self.cols.saturating_sub(1));
+        let text: String = self.text.chars().take(width).collect();
+        let line = format!("\x1b7\x1b[{};1H\x1b[2K\x1b[7m{text}\x1b[0m\x1b8", self.rows);
+        buf.extend_from_slice(line.as_bytes());
+    }
+
+    /// Gives the bottom row back.
+    fn teardown(&mut self, buf: &mut Vec<u8>) {
+        if std::mem::take(&mut self.shown) {
+            buf.extend_from_slice(crate::term::STATUS_TEARDOWN);
+            crate::term::set_status_line(false);
+        }
     }
 }
 

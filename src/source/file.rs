@@ -21,6 +21,7 @@ use std::io;
 use std::os::fd::AsFd;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 
 use anyhow::bail;
 
@@ -96,6 +97,7 @@ impl Follower {
                 self.track_symlink();
             }
             None if follow => {
+                self.emit.status.waiting.store(true, Ordering::Relaxed);
                 self.note("no such file; waiting for it to appear").await?;
                 self.missing_noted = true;
             }
@@ -241,6 +243,7 @@ impl Follower {
         let meta = file.metadata().unwrap_or_else(|_| meta.clone());
         self.cur = Some(self.current(file, &meta, 0));
         self.missing_noted = false;
+        self.emit.status.waiting.store(false, Ordering::Relaxed);
         self.track_symlink();
         Ok(true)
     }
@@ -264,6 +267,7 @@ impl Follower {
     }
 
     async fn note_missing(&mut self) -> Result<(), Detached> {
+        self.emit.status.waiting.store(true, Ordering::Relaxed);
         if !self.missing_noted {
             self.missing_noted = true;
             self.note("file is gone; waiting for it to appear").await?;

@@ -15,6 +15,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -176,10 +177,21 @@ pub enum Initial {
     From(u64),
 }
 
+/// Live facts about a source, kept up to date by its producer and read by the list key (`l`).
+#[derive(Debug, Default)]
+pub struct SourceStatus {
+    /// A file that does not exist (or cannot be opened) right now.
+    pub waiting: AtomicBool,
+    /// Open connections of a listener.
+    pub connections: AtomicUsize,
+}
+
 /// The sending half a producer uses; every send waits while the mux is behind.
 #[derive(Clone)]
 pub struct Emitter {
     tx: mpsc::Sender<SourceEvent>,
+    /// The source's live facts.
+    pub status: Arc<SourceStatus>,
 }
 
 /// The stream was dropped (the source was detached or the program is ending).
@@ -213,14 +225,16 @@ pub struct SourceStream {
     rx: mpsc::Receiver<SourceEvent>,
     task: Option<AbortHandle>,
     ended: bool,
+    status: Arc<SourceStatus>,
 }
 
 impl SourceStream {
     /// A channel whose sending half feeds the new stream.
     pub fn channel() -> (Emitter, SourceStream) {
         let (tx, rx) = mpsc::channel(CHANNEL_EVENTS);
-        let stream = SourceStream { rx, task: None, ended: false };
-        (Emitter { tx }, stream)
+        let status = Arc::<SourceStatus>::default();
+        let stream = SourceStream { rx, task: None, ended: false, status: status.clone() };
+        (Emitter { tx, status }, stream)
     }
 
     /// Runs `producer` as a task owned by this stream: it is aborted when the stream is dropped.
@@ -231,6 +245,13 @@ impl SourceStream {
         let (emit, mut stream) = Self::channel();
         stream.task = Some(tokio::spawn(producer(emit)).abort_handle());
         stream
+    }
+}
+
+impl SourceStream {
+    /// The source's live facts.
+    pub fn status(&self) -> Arc<SourceStatus> {
+        self.status.clone()
     }
 }
 

@@ -7,6 +7,7 @@
 //! flow control then holds its sender.
 
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -89,6 +90,15 @@ fn is_out_of_resources(e: &std::io::Error) -> bool {
 
 /// Reads one connection's lines until it closes.
 async fn connection(mut sock: TcpStream, peer: SocketAddr, emit: Emitter, max_line_bytes: usize) {
+    /// Counts the connection as open for as long as it lives.
+    struct Open(Arc<super::SourceStatus>);
+    impl Drop for Open {
+        fn drop(&mut self) {
+            self.0.connections.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+    emit.status.connections.fetch_add(1, Ordering::Relaxed);
+    let _open = Open(emit.status.clone());
     let peer: Peer = Arc::from(peer.to_string());
     let mut lines = Splitter::new(max_line_bytes);
     loop {

@@ -36,7 +36,10 @@ fn usage_errors_exit_2() {
     assert!(out.stderr.contains("--lines"), "{}", out.stderr);
     let out = env.cmd().args(["--no-follow", "tcp:9"]).run();
     assert_eq!(out.code(), Some(2));
-    assert_eq!(out.stderr, "mux-tail: --no-follow: tcp:9 is a listener and has no end to read to\n");
+    assert_eq!(
+        out.stderr,
+        "mux-tail: --no-follow: tcp:9 is a listener and has no end to read to\n"
+    );
     let out = env.cmd().args(["-", "again=-"]).run();
     assert_eq!(out.code(), Some(2));
 }

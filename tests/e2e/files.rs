@@ -29,7 +29,10 @@ fn initial_lines_last_n_from_n_and_none() {
 
     let out = env.cmd().args(["--no-follow", "f.log"]).run();
     assert_eq!(out.code(), Some(0));
-    assert_eq!(lines_of(&out.stdout, "f.log"), (11..=20).map(|i| i.to_string()).collect::<Vec<_>>());
+    assert_eq!(
+        lines_of(&out.stdout, "f.log"),
+        (11..=20).map(|i| i.to_string()).collect::<Vec<_>>()
+    );
 
     let out = env.cmd().args(["--no-follow", "-n", "3", "f.log"]).run();
     assert_eq!(out.stdout_string(), "[f.log] 18\n[f.log] 19\n[f.log] 20\n");
@@ -240,7 +243,8 @@ fn long_line_is_split_into_pieces() {
     }
     assert_eq!(pieces[5], b"[big.log] tail");
 
-    let out = env.cmd().args(["--no-follow", "--max-line-bytes", "4", "--no-label"]).arg("big.log").run();
+    let out =
+        env.cmd().args(["--no-follow", "--max-line-bytes", "4", "--no-label"]).arg("big.log").run();
     assert_eq!(out.stdout.len(), 5 * mib + 5 * mib / 4 + 5);
 }
 

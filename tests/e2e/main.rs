@@ -4,5 +4,6 @@ mod util;
 
 mod cli;
 mod files;
+mod keys;
 mod output;
 mod sockets;

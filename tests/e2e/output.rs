@@ -52,21 +52,23 @@ fn head_in_a_shell_pipeline_exits_zero() {
     let env = TestEnv::new();
     env.write("a.log", "1\n2\n3\n");
     let script = format!("'{}' a.log | head -1; echo \"status=${{PIPESTATUS[0]}}\"", bin());
-    let out = Command::new("bash")
-        .arg("-c")
-        .arg(script)
-        .current_dir(env.root())
-        .output()
-        .unwrap();
+    let out = Command::new("bash").arg("-c").arg(script).current_dir(env.root()).output().unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "[a.log] 1\nstatus=0\n");
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 }
 
 /// Runs mux-tail with its stdout on a terminal, with `env_vars`, until `wait_for` shows.
-fn on_terminal(env: &TestEnv, args: &[&str], env_vars: &[(&str, &str)], wait_for: &[&str]) -> String {
+fn on_terminal(
+    env: &TestEnv,
+    args: &[&str],
+    env_vars: &[(&str, &str)],
+    wait_for: &[&str],
+) -> String {
     let pty = Pty::new(100, 30);
     let mut cmd = Command::new(bin());
-    cmd.args(args)
+    // Keys (and their status line) are tested in keys.rs; here only the log lines count.
+    cmd.arg("--keys=never")
+        .args(args)
         .current_dir(env.root())
         .env_clear()
         .env("TERM", "xterm")

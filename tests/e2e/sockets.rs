@@ -24,7 +24,9 @@ fn hundred_concurrent_clients_every_line_whole_and_once() {
                 // Uneven writes, so that lines are cut across TCP segments.
                 let mut data = Vec::new();
                 for i in 0..per_client {
-                    data.extend_from_slice(format!("client {c:03} line {i:04} {}\n", "x".repeat(i % 50)).as_bytes());
+                    data.extend_from_slice(
+                        format!("client {c:03} line {i:04} {}\n", "x".repeat(i % 50)).as_bytes(),
+                    );
                 }
                 for chunk in data.chunks(777) {
                     s.write_all(chunk).unwrap();
@@ -111,21 +113,22 @@ fn connections_over_the_limit_are_refused_and_the_others_go_on() {
     a.write_all(b"a2\n").unwrap();
     run.wait_stdout("[tcp:0] a2\n");
     drop(b);
-    // A freed place can be taken again.
-    let mut d = loop {
+    // A freed place can be taken again, once mux-tail has seen the close.
+    let end = std::time::Instant::now() + crate::util::DEADLINE;
+    for attempt in 1.. {
+        let refused = run.stderr_string().matches("refused").count();
         let mut d = connect(port);
-        d.write_all(b"d1\n").unwrap();
-        d.shutdown(Shutdown::Write).unwrap();
-        if d.read(&mut buf).unwrap_or(0) == 0 && !run.stdout_string().contains("[tcp:0] d1\n") {
-            // Refused or not yet read: wait until the line shows, or try again.
-            if run.stderr_string().matches("refused").count() < 20 {
-                continue;
-            }
+        let _ = d.write_all(format!("d{attempt}\n").as_bytes());
+        let taken = format!("[tcp:0] d{attempt}\n");
+        crate::util::wait_until("the line or a refusal", || {
+            run.stdout_string().contains(&taken)
+                || run.stderr_string().matches("refused").count() > refused
+        });
+        if run.stdout_string().contains(&taken) {
+            break;
         }
-        break d;
-    };
-    run.wait_stdout("[tcp:0] d1\n");
-    let _ = d.flush();
+        assert!(std::time::Instant::now() < end, "the freed place was never taken");
+    }
 }
 
 #[test]

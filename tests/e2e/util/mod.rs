@@ -61,6 +61,13 @@ impl TestEnv {
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("LC_ALL", "C")
             .stdin(Stdio::null());
+        // A session of its own, without a controlling terminal (as in CI): keys are off, and a
+        // developer's terminal is never touched.
+        // SAFETY: setsid is async-signal-safe.
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            command.pre_exec(|| rustix::process::setsid().map(drop).map_err(Into::into));
+        }
         Cmd { command, stdin: None }
     }
 }
@@ -155,13 +162,21 @@ impl Finished {
     }
 }
 
+/// Bytes read so far, and whether the pipe is closed.
+type Received = (Vec<u8>, bool);
+
 /// Bytes a thread keeps reading from a pipe, with a way to wait for them.
 #[derive(Clone)]
 pub struct Collected {
-    state: Arc<(Mutex<(Vec<u8>, bool)>, Condvar)>,
+    state: Arc<(Mutex<Received>, Condvar)>,
 }
 
 impl Collected {
+    /// Collects what `pipe` delivers, on a thread of its own.
+    pub fn from_pipe(pipe: impl Read + Send + 'static) -> Collected {
+        Self::from(pipe)
+    }
+
     fn from(mut pipe: impl Read + Send + 'static) -> Collected {
         let c = Collected { state: Arc::new((Mutex::new((Vec::new(), false)), Condvar::new())) };
         let state = c.state.clone();
@@ -286,6 +301,15 @@ impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Waits until `cond` holds (checked every few milliseconds), within the deadline.
+pub fn wait_until(what: &str, cond: impl Fn() -> bool) {
+    let end = Instant::now() + DEADLINE;
+    while !cond() {
+        assert!(Instant::now() < end, "timed out waiting for {what}");
+        thread::sleep(Duration::from_millis(5));
     }
 }
 

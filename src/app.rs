@@ -1,0 +1,65 @@
+//! Wiring: a validated `Config` becomes sources, the writer, keys and the terminal guard, and
+//! the mux runs them until the end.
+
+use std::process::ExitCode;
+
+use tokio::sync::mpsc;
+
+use crate::config::{Config, Keys};
+use crate::mux::{Feedback, Mux};
+use crate::{keys, messages, output, render, term};
+
+/// Commands (keys) that may wait for the mux.
+const COMMAND_QUEUE: usize = 64;
+
+/// Runs mux-tail with `config`; returns the exit status.
+pub fn run(config: Config) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("mux-tail worker")
+        .enable_all()
+        .build()?;
+    let result = runtime.block_on(async {
+        let (feedback, tty) = keys_setup(&config)?;
+        let status_line = matches!(feedback, Feedback::StatusLine { .. });
+        let mut mux = Mux::new(config.source_opts.clone(), feedback);
+        mux.attach_all(config.sources)?;
+        let output = output::start(render::Renderer::new(config.style), status_line)?;
+        let (commands, received) = mpsc::channel(COMMAND_QUEUE);
+        if let Some(tty) = tty {
+            keys::start(tty, commands, mux.count());
+        }
+        mux.run(output, received).await
+    });
+    term::restore();
+    // Threads blocked in reads (stdin, keys) must not hold the exit up.
+    runtime.shutdown_background();
+    result
+}
+
+/// Decides where key feedback goes and opens the terminal for keys.
+fn keys_setup(config: &Config) -> anyhow::Result<(Feedback, Option<std::fs::File>)> {
+    match config.keys {
+        Keys::Off => return Ok((Feedback::Off, None)),
+        Keys::OffStdinIsTerminal => {
+            messages::error("keys are off: standard input is a source and the terminal");
+            return Ok((Feedback::Off, None));
+        }
+        Keys::Auto | Keys::Always => {}
+    }
+    let tty = match term::open_tty() {
+        Ok(tty) => tty,
+        Err(_) if config.keys == Keys::Auto => return Ok((Feedback::Off, None)),
+        Err(e) => anyhow::bail!("--keys=always: no terminal to read keys from: {e}"),
+    };
+    term::save(&tty)?;
+    term::ignore_background_reads();
+    term::restore_on_panic();
+    let foreground = term::is_foreground(std::os::fd::AsFd::as_fd(&tty));
+    let feedback = if config.style.terminal && foreground {
+        Feedback::StatusLine { notes_inline: config.stderr_tty }
+    } else {
+        Feedback::Stderr { tty: tty.try_clone()? }
+    };
+    Ok((feedback, Some(tty)))
+}

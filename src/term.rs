@@ -1,0 +1,141 @@
+//! The terminal guard: key mode on `/dev/tty`, and its restoration on every way out.
+//!
+//! Key mode clears only `ICANON` and `ECHO`: keys arrive one at a time and are not echoed, while
+//! output processing (`OPOST`, so `\n` still becomes `\r\n` for a downstream `grep` writing to the
+//! same terminal) and signal keys (`ISIG`: Ctrl-C, Ctrl-Z) stay as they were. The mode is set only
+//! while mux-tail is in the terminal's foreground process group.
+//!
+//! The saved mode lives in a global so that every exit path can restore it — normal exit, signals,
+//! a panic (the hook calls [`restore`]) and Ctrl-Z (restored before stopping, set again on `fg`).
+//! Restoring is idempotent. The status line (see [`crate::output`]) registers itself here too, so
+//! that an abnormal exit also gives the terminal its full height back.
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::sync::{Condvar, Mutex, MutexGuard};
+
+use rustix::termios::{self, LocalModes, OptionalActions, SpecialCodeIndex, Termios};
+
+struct Saved {
+    tty: File,
+    original: Termios,
+    /// Key mode is set right now.
+    applied: bool,
+}
+
+static SAVED: Mutex<Option<Saved>> = Mutex::new(None);
+/// Set while a status line holds the bottom row of the terminal on stdout.
+static STATUS_LINE: Mutex<bool> = Mutex::new(false);
+/// Counts SIGCONTs, so that a thread can wait for the program to come back to the foreground.
+static CONTINUED: (Mutex<u64>, Condvar) = (Mutex::new(0), Condvar::new());
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Opens the controlling terminal; fails when there is none (cron, CI, systemd).
+pub fn open_tty() -> io::Result<File> {
+    File::options().read(true).write(true).open("/dev/tty")
+}
+
+/// Whether this process is in the terminal's foreground process group.
+pub fn is_foreground(tty: BorrowedFd<'_>) -> bool {
+    termios::tcgetpgrp(tty).is_ok_and(|pgrp| pgrp == rustix::process::getpgrp())
+}
+
+/// Remembers the terminal's current mode, to be restored on every exit path.
+pub fn save(tty: &File) -> io::Result<()> {
+    let original = termios::tcgetattr(tty)?;
+    *lock(&SAVED) = Some(Saved { tty: tty.try_clone()?, original, applied: false });
+    Ok(())
+}
+
+/// Sets key mode if mux-tail is in the foreground; true if key mode is now set.
+pub fn enter_key_mode() -> bool {
+    let mut saved = lock(&SAVED);
+    let Some(s) = saved.as_mut() else { return false };
+    if !is_foreground(s.tty.as_fd()) {
+        return false;
+    }
+    if s.applied {
+        return true;
+    }
+    let mut mode = s.original.clone();
+    mode.local_modes.remove(LocalModes::ICANON | LocalModes::ECHO);
+    mode.special_codes[SpecialCodeIndex::VMIN] = 1;
+    mode.special_codes[SpecialCodeIndex::VTIME] = 0;
+    s.applied = termios::tcsetattr(&s.tty, OptionalActions::Now, &mode).is_ok();
+    s.applied
+}
+
+/// Puts the terminal back as it was (idempotent; safe from a panic hook).
+pub fn restore() {
+    if std::mem::take(&mut *lock(&STATUS_LINE)) {
+        // Best effort: give the terminal its full height back and clear the status row.
+        let mut out = io::stdout().lock();
+        let _ = out.write_all(STATUS_TEARDOWN);
+        let _ = out.flush();
+    }
+    let mut saved = lock(&SAVED);
+    if let Some(s) = saved.as_mut() {
+        if s.applied {
+            let _ = termios::tcsetattr(&s.tty, OptionalActions::Now, &s.original);
+            s.applied = false;
+        }
+    }
+}
+
+/// Escape sequence that removes the status line: save the cursor, clear the bottom row, reset
+/// the scroll region, restore the cursor.
+pub const STATUS_TEARDOWN: &[u8] = b"\x1b7\x1b[999;1H\x1b[2K\x1b[r\x1b8";
+
+/// Records whether a status line is on screen (so that [`restore`] can remove it).
+pub fn set_status_line(on: bool) {
+    *lock(&STATUS_LINE) = on;
+}
+
+/// Notes that the program was continued (SIGCONT).
+pub fn continued() {
+    let (count, cv) = &CONTINUED;
+    *lock(count) += 1;
+    cv.notify_all();
+}
+
+/// How many times the program was continued so far (see [`wait_continued`]).
+pub fn generation() -> u64 {
+    *lock(&CONTINUED.0)
+}
+
+/// Blocks until the program is continued after [`generation`] returned `seen`.
+pub fn wait_continued(seen: u64) {
+    let (count, cv) = &CONTINUED;
+    let mut g = lock(count);
+    while *g == seen {
+        g = cv.wait(g).unwrap_or_else(|e| e.into_inner());
+    }
+}
+
+/// Installs a panic hook that restores the terminal before the panic message is shown.
+pub fn restore_on_panic() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore();
+        default(info);
+    }));
+}
+
+/// Ignores SIGTTIN, so that reading the terminal from the background fails (EIO) instead of
+/// stopping the whole program.
+pub fn ignore_background_reads() {
+    // SAFETY: setting a signal's disposition to "ignore" runs no code in signal context.
+    unsafe {
+        libc::signal(libc::SIGTTIN, libc::SIG_IGN);
+    }
+}
+
+/// Stops this process (as Ctrl-Z would have), returning once it is continued.
+pub fn stop_self() {
+    use rustix::process::{getpid, kill_process, Signal};
+    let _ = kill_process(getpid(), Signal::STOP);
+}

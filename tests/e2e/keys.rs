@@ -1,0 +1,361 @@
+//! Keys, through a pseudo-terminal: every key with stdout on the terminal (status line) and
+//! piped, terminal restoration on every way out, job control.
+
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+use rustix::process::Signal;
+use rustix::termios::{LocalModes, OutputModes, SpecialCodeIndex, Termios};
+
+use crate::util::{bin, contains, port_from, pty::Pty, wait_until, Collected, TestEnv, DEADLINE};
+
+/// mux-tail on a terminal: stdout and keys on the pty, stderr collected apart.
+struct OnTerminal {
+    pty: Pty,
+    child: Child,
+    stderr: Collected,
+    before: Termios,
+}
+
+impl OnTerminal {
+    fn start(env: &TestEnv, args: &[&str]) -> OnTerminal {
+        let pty = Pty::new(120, 40);
+        let before = pty.termios();
+        let mut cmd = Command::new(bin());
+        cmd.args(args)
+            .current_dir(env.root())
+            .env_clear()
+            .env("TERM", "xterm")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(pty.stdio())
+            .stderr(Stdio::piped());
+        let mut child = pty.spawn(cmd);
+        let stderr = Collected::from_pipe(child.stderr.take().unwrap());
+        let t = OnTerminal { pty, child, stderr, before };
+        t.wait_key_mode();
+        t
+    }
+
+    /// Waits until mux-tail has put the terminal in key mode.
+    fn wait_key_mode(&self) {
+        wait_until("key mode", || !self.pty.termios().local_modes.contains(LocalModes::ICANON));
+    }
+
+    fn keys(&self, keys: &str) {
+        self.pty.send(keys.as_bytes());
+    }
+
+    fn wait_screen(&self, needle: &str) {
+        self.pty
+            .screen
+            .wait_for(&format!("{needle:?} on the terminal"), |b| contains(b, needle.as_bytes()));
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.pty.screen.bytes()).into_owned()
+    }
+
+    /// Presses `l` until the list shows `row` (a source's line count is a barrier: lines up to
+    /// it have reached the mux).
+    fn wait_list_row(&self, row: &str) {
+        let end = Instant::now() + DEADLINE;
+        loop {
+            let tables = self.screen().matches("#  label").count();
+            self.keys("l");
+            self.pty.screen.wait_for("a list", |b| {
+                String::from_utf8_lossy(b).matches("#  label").count() > tables
+            });
+            let screen = self.screen();
+            let last = &screen[screen.rfind("#  label").unwrap()..];
+            if last.contains(row) {
+                return;
+            }
+            assert!(Instant::now() < end, "the list never showed {row:?}:\n{last}");
+        }
+    }
+
+    fn wait_exit(&mut self) -> Option<i32> {
+        crate::util::wait_child(&mut self.child).code()
+    }
+
+    fn assert_restored(&self) {
+        assert_same_mode(&self.before, &self.pty.termios());
+    }
+}
+
+impl Drop for OnTerminal {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn assert_same_mode(a: &Termios, b: &Termios) {
+    assert_eq!(a.local_modes, b.local_modes, "local modes differ");
+    assert_eq!(a.input_modes, b.input_modes, "input modes differ");
+    assert_eq!(a.output_modes, b.output_modes, "output modes differ");
+    assert_eq!(a.control_modes, b.control_modes, "control modes differ");
+    for i in [SpecialCodeIndex::VMIN, SpecialCodeIndex::VTIME, SpecialCodeIndex::VINTR] {
+        assert_eq!(a.special_codes[i], b.special_codes[i]);
+    }
+}
+
+#[test]
+fn key_mode_keeps_output_processing_and_signals() {
+    let env = TestEnv::new();
+    env.write("a.log", "x\n");
+    let t = OnTerminal::start(&env, &["a.log"]);
+    let mode = t.pty.termios();
+    assert!(!mode.local_modes.contains(LocalModes::ECHO));
+    assert!(mode.local_modes.contains(LocalModes::ISIG), "Ctrl-C must stay a signal");
+    assert!(mode.output_modes.contains(OutputModes::OPOST), "output processing must stay on");
+}
+
+#[test]
+fn mute_and_unmute_with_the_status_line() {
+    let env = TestEnv::new();
+    env.write("a.log", "a1\n");
+    env.write("b.log", "b1\n");
+    let t = OnTerminal::start(&env, &["a.log", "b.log"]);
+    t.wait_screen("[1] a.log  [2] b.log | ? help");
+    t.wait_screen("[a.log] a1\r\n");
+    t.keys("1");
+    t.wait_screen("muted [1] a.log");
+    env.append("a.log", "a2\n");
+    env.append("b.log", "b2\n");
+    t.wait_screen("[b.log] b2\r\n");
+    t.wait_list_row("   1  a.log                    muted               2");
+    assert!(!t.screen().contains("a2"), "a muted source's lines are dropped");
+    t.keys("1");
+    t.wait_screen("unmuted [1] a.log");
+    env.append("a.log", "a3\n");
+    t.wait_screen("[a.log] a3\r\n");
+}
+
+#[test]
+fn detach_a_file_and_a_listener() {
+    let env = TestEnv::new();
+    env.write("a.log", "a1\n");
+    let mut t = OnTerminal::start(&env, &["a.log", "tcp:0"]);
+    let port = port_from(&t.stderr, 0);
+    let conn = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    t.keys("d2");
+    t.wait_screen("detached [2] tcp:0");
+    // The listener and its connections are closed.
+    assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "the port still accepts");
+    let mut buf = [0u8; 1];
+    use std::io::Read;
+    assert_eq!((&conn).read(&mut buf).unwrap_or(0), 0, "the open connection was not closed");
+    t.keys("d1");
+    t.wait_screen("detached [1] a.log");
+    // With every source detached, nothing is left to follow.
+    assert_eq!(t.wait_exit(), Some(0));
+    t.assert_restored();
+}
+
+#[test]
+fn attach_a_file_and_a_listener_and_refuse_a_bad_spec() {
+    let env = TestEnv::new();
+    env.write("a.log", "a1\n");
+    env.write("new.log", "old line\n");
+    let t = OnTerminal::start(&env, &["a.log"]);
+    t.keys("anew.log\r");
+    t.wait_screen("attached [2] new.log");
+    env.append("new.log", "fresh\n");
+    t.wait_screen("[new.log] fresh\r\n");
+    assert!(!t.screen().contains("old line"), "an attached file is followed from now on");
+    t.keys("anet=tcp:0\r");
+    t.wait_screen("attached [3] net");
+    let port = port_from(&t.stderr, 0);
+    use std::io::Write;
+    TcpStream::connect(("127.0.0.1", port)).unwrap().write_all(b"over the wire\n").unwrap();
+    t.wait_screen("[net]     over the wire\r\n");
+    t.keys("atcp:abc\r");
+    t.wait_screen("cannot attach tcp:abc: invalid port 'abc'");
+    t.keys("l");
+    t.wait_screen("   3  net                      following");
+    assert!(!t.screen().contains("   4  "), "a bad spec adds nothing");
+}
+
+#[test]
+fn pause_holds_lines_and_resume_loses_none() {
+    let env = TestEnv::new();
+    env.write("a.log", "");
+    let t = OnTerminal::start(&env, &["a.log"]);
+    t.keys("p");
+    t.wait_screen("PAUSED, 0 lines held");
+    let lines: String = (1..=1000).map(|i| format!("{i}\n")).collect();
+    env.append("a.log", &lines);
+    t.wait_screen("PAUSED, 1000 lines held");
+    assert!(!t.screen().contains("[a.log] 1\r\n"), "nothing is shown while paused");
+    t.keys(" ");
+    t.wait_screen("[a.log] 1000\r\n");
+    let screen = t.screen();
+    let shown: Vec<u32> = screen
+        .split("[a.log] ")
+        .skip(1)
+        .map(|rest| rest.split('\r').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(shown, (1..=1000).collect::<Vec<_>>());
+}
+
+#[test]
+fn filter_shows_matching_lines_and_keeps_the_old_one_on_a_bad_regex() {
+    let env = TestEnv::new();
+    env.write("a.log", "");
+    let t = OnTerminal::start(&env, &["a.log"]);
+    t.keys("/err|warn\r");
+    t.wait_screen("showing only lines matching /err|warn/");
+    t.keys("/a[\r");
+    t.wait_screen("bad regex /a[/");
+    env.append("a.log", "info: fine\nerror: bad\nwarning: hmm\nlast\n");
+    t.wait_list_row("   1  a.log                    following           4");
+    t.wait_screen("[a.log] warning: hmm\r\n");
+    let screen = t.screen();
+    assert!(screen.contains("[a.log] error: bad\r\n"));
+    assert!(!screen.contains("fine") && !screen.contains("[a.log] last"), "{screen}");
+    t.keys("/\r");
+    t.wait_screen("filter cleared");
+    env.append("a.log", "everything\n");
+    t.wait_screen("[a.log] everything\r\n");
+}
+
+#[test]
+fn list_help_and_quit_restore_the_terminal() {
+    let env = TestEnv::new();
+    env.write("a.log", "a1\n");
+    let mut t = OnTerminal::start(&env, &["a.log", "missing.log"]);
+    t.wait_screen("[a.log]       a1");
+    t.keys("l");
+    t.wait_screen("   1  a.log                    following           1            2");
+    t.wait_screen("   2  missing.log              waiting             0            0");
+    t.keys("?");
+    t.wait_screen("d N        detach source N");
+    t.keys("q");
+    assert_eq!(t.wait_exit(), Some(0));
+    t.assert_restored();
+    // The scroll region is given back.
+    assert!(t.screen().ends_with("\x1b[r\x1b8"), "{:?}", &t.screen()[t.screen().len() - 40..]);
+}
+
+#[test]
+fn ctrl_c_sigterm_and_sighup_restore_the_terminal() {
+    let env = TestEnv::new();
+    env.write("a.log", "a1\n");
+    let mut t = OnTerminal::start(&env, &["a.log"]);
+    t.keys("\x03");
+    assert_eq!(t.wait_exit(), Some(130));
+    t.assert_restored();
+    for (sig, code) in [(Signal::TERM, 143), (Signal::HUP, 129)] {
+        let mut t = OnTerminal::start(&env, &["a.log"]);
+        let pid = rustix::process::Pid::from_raw(t.child.id() as i32).unwrap();
+        rustix::process::kill_process(pid, sig).unwrap();
+        assert_eq!(t.wait_exit(), Some(code));
+        t.assert_restored();
+    }
+}
+
+#[test]
+fn ctrl_z_restores_the_terminal_and_fg_puts_key_mode_back() {
+    let env = TestEnv::new();
+    env.write("a.log", "a1\n");
+    let mut t = OnTerminal::start(&env, &["a.log"]);
+    t.keys("\x1a");
+    let pid = t.child.id();
+    wait_until("mux-tail to stop", || process_state(pid) == 'T');
+    t.assert_restored();
+    // What `fg` does: continue it while it holds the foreground.
+    let p = rustix::process::Pid::from_raw(pid as i32).unwrap();
+    rustix::process::kill_process(p, Signal::CONT).unwrap();
+    t.wait_key_mode();
+    t.keys("q");
+    assert_eq!(t.wait_exit(), Some(0));
+    t.assert_restored();
+}
+
+fn process_state(pid: u32) -> char {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat.rsplit(") ").next().and_then(|s| s.chars().next()).unwrap_or('?')
+}
+
+#[test]
+fn keys_work_when_stdout_is_piped_and_output_processing_stays_on() {
+    let env = TestEnv::new();
+    env.write("a.log", "a1\n");
+    env.write("b.log", "b1\n");
+    let pty = Pty::new(120, 40);
+    let before = pty.termios();
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(format!("'{}' a.log b.log | cat", bin()))
+        .current_dir(env.root())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap())
+        .stdin(Stdio::null())
+        .stdout(pty.stdio())
+        .stderr(pty.stdio());
+    let mut child = pty.spawn(cmd);
+    let t = Screen(&pty);
+    wait_until("key mode", || !pty.termios().local_modes.contains(LocalModes::ICANON));
+    t.wait("[a.log] a1\r\n");
+    t.wait("[b.log] b1\r\n");
+    pty.send(b"1");
+    t.wait("mux-tail: muted [1] a.log\r\n");
+    env.append("a.log", "a2\n");
+    env.append("b.log", "b2\n");
+    t.wait("[b.log] b2\r\n");
+    // The list (on stderr) is the barrier: a2 reached the mux, and was dropped.
+    let end = Instant::now() + DEADLINE;
+    loop {
+        pty.send(b"l");
+        let n = t.text().matches("#  label").count();
+        pty.screen
+            .wait_for("a list", |b| String::from_utf8_lossy(b).matches("#  label").count() > n);
+        let text = t.text();
+        if text[text.rfind("#  label").unwrap()..]
+            .contains("   1  a.log                    muted               2")
+        {
+            break;
+        }
+        assert!(Instant::now() < end, "a2 never reached the mux");
+    }
+    assert!(!t.text().contains("a2"), "muted lines are dropped");
+    pty.send(b"q");
+    assert_eq!(crate::util::wait_child(&mut child).code(), Some(0));
+    let bytes = pty.screen.bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'\n' {
+            assert!(
+                i > 0 && bytes[i - 1] == b'\r',
+                "a bare \\n at {i}: the output would staircase"
+            );
+        }
+    }
+    assert_same_mode(&before, &pty.termios());
+}
+
+struct Screen<'a>(&'a Pty);
+
+impl Screen<'_> {
+    fn wait(&self, needle: &str) {
+        self.0.screen.wait_for(needle, |b| contains(b, needle.as_bytes()));
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.screen.bytes()).into_owned()
+    }
+}
+
+#[test]
+fn keys_are_off_without_a_terminal() {
+    let env = TestEnv::new();
+    env.write("a.log", "a1\n");
+    // The test harness runs mux-tail without a controlling terminal.
+    let out = env.cmd().args(["--no-follow", "a.log"]).run();
+    assert_eq!(out.stderr, "");
+    let out = env.cmd().args(["--keys=always", "--no-follow", "a.log"]).run();
+    assert_eq!(out.code(), Some(1));
+    assert!(out.stderr.starts_with("mux-tail: --keys=always: no terminal"), "{}", out.stderr);
+}
