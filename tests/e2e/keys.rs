@@ -359,3 +359,17 @@ fn keys_are_off_without_a_terminal() {
     assert_eq!(out.code(), Some(1));
     assert!(out.stderr.starts_with("mux-tail: --keys=always: no terminal"), "{}", out.stderr);
 }
+
+#[test]
+fn status_line_is_laid_out_again_when_the_terminal_is_resized() {
+    let env = TestEnv::new();
+    env.write("a.log", "a1\n");
+    let t = OnTerminal::start(&env, &["a.log"]);
+    t.wait_screen("\x1b[1;39r");
+    t.wait_screen("[1] a.log | ? help");
+    let size = rustix::termios::Winsize { ws_row: 20, ws_col: 60, ws_xpixel: 0, ws_ypixel: 0 };
+    rustix::termios::tcsetwinsize(t.pty.slave(), size).unwrap();
+    // The kernel tells the foreground process group (SIGWINCH).
+    t.wait_screen("\x1b[1;19r");
+    t.wait_screen("\x1b[20;1H\x1b[2K\x1b[7m[1] a.log | ? help");
+}
