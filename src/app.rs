@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use tokio::sync::mpsc;
 
 use crate::config::{Config, Keys};
-use crate::mux::{Feedback, Mux};
+use crate::mux::{Feedback, Mux, Signals};
 use crate::{keys, messages, output, render, term};
 
 /// Commands (keys) that may wait for the mux.
@@ -21,15 +21,19 @@ pub fn run(config: Config) -> anyhow::Result<ExitCode> {
         .build()?;
     let result = runtime.block_on(async {
         let (feedback, tty) = keys_setup(&config)?;
+        // Before any key can be pressed: Ctrl-Z must find its handler in place.
+        let signals = Signals::new(tty.is_some())?;
         let status_line = matches!(feedback, Feedback::StatusLine { .. });
-        let mut mux = Mux::new(config.source_opts.clone(), feedback);
+        let mut mux =
+            Mux::new(config.source_opts.clone(), feedback, config.filters, config.ignore_case);
         mux.attach_all(config.sources)?;
-        let output = output::start(render::Renderer::new(config.style), status_line)?;
+        let renderer = render::Renderer::new(config.style, config.layout, config.highlight);
+        let output = output::start(renderer, status_line)?;
         let (commands, received) = mpsc::channel(COMMAND_QUEUE);
         if let Some(tty) = tty {
             keys::start(tty, commands, mux.count());
         }
-        mux.run(output, received).await
+        mux.run(output, received, signals).await
     });
     term::restore();
     // Threads blocked in reads (stdin, keys) must not hold the exit up.

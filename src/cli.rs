@@ -1,23 +1,32 @@
 //! The command line: flags and help text only. [`crate::config`] turns them into a `Config`.
 
-use clap::{Parser, ValueEnum};
+use clap::{CommandFactory, Parser, ValueEnum};
 
 use crate::config::{parse_initial, parse_size};
 use crate::source::Initial;
+
+mod man;
 
 const EXAMPLES: &str = "\
 Examples:
   mux-tail /var/log/nginx/access.log api=app.log    two files, one labelled 'api'
   mux-tail app.log tcp:9000                         a file and a TCP port (127.0.0.1)
-  printf 'hello\\n' | nc -q0 127.0.0.1 9000          send a line to that port
+  echo hello | nc -q0 127.0.0.1 9000                send a line to that port
   make 2>&1 | mux-tail build=- app.log              standard input beside a file
-  mux-tail -n 0 'app.log' | grep -i error           only new lines, piped";
+  mux-tail -n 0 app.log | grep -i error             only new lines, piped (keys still work)
+  mux-tail -e error -e warn -v healthcheck a.log    keep errors and warnings, drop noise
+  mux-tail --json a.log tcp:9000 | jq .line         one JSON object per line
+  mux-tail --format '{time} {label}: {line}' a.log  your own layout
+
+Keys while running: 1-9 mute, d N detach, a attach, p pause, / filter, l list, ? help, q quit.";
+
+const SHORT_EXAMPLES: &str = "Examples and keys: mux-tail --help";
 
 /// Follow many log sources at once and print every line tagged with where it came from.
 ///
 /// Each SOURCE is followed until it ends (files: until interrupted), and every line is printed
-/// the moment it arrives as `[LABEL] LINE`. Lines are never lost, split between sources or
-/// repeated; a slow reader slows the sources down instead.
+/// the moment it arrives as `[LABEL] LINE`. Lines are never lost, spliced or repeated; a slow
+/// reader slows the sources down instead.
 ///
 /// SOURCE is one of:
 ///   PATH               a file, followed by name like `tail -F` (survives rotation,
@@ -33,78 +42,167 @@ Examples:
 /// Exit status: 0 when every source ended, 1 when a source could not start or failed,
 /// 2 on a usage error, 128+N on signal N (130 for Ctrl-C).
 #[derive(Debug, Parser)]
-#[command(name = "mux-tail", version, after_help = EXAMPLES)]
+#[command(
+    name = "mux-tail",
+    version,
+    verbatim_doc_comment,
+    after_help = SHORT_EXAMPLES,
+    after_long_help = EXAMPLES
+)]
 pub struct Args {
     /// Sources to follow: PATH, -, tcp:[HOST:]PORT, LABEL=SOURCE.
     #[arg(value_name = "SOURCE")]
     pub sources: Vec<String>,
 
-    /// Lines of each existing file to show first: N for the last N lines, +N to start at line N,
-    /// 0 for only new lines. Files that appear later are always read from their first line.
+    /// Initial lines per file: last N, +N from line N, 0 only new.
+    ///
+    /// Lines of each file existing at start to show first: N for the last N lines, +N to start
+    /// at line N, 0 for only lines written from now on. Files that appear later are read from
+    /// their first line. Applies to files only.
     #[arg(
         short = 'n',
         long,
         value_name = "N|+N",
         default_value = "10",
-        value_parser = parse_initial,
-        help = "Initial lines per file: last N, +N from line N, 0 only new"
+        value_parser = parse_initial
     )]
     pub lines: Initial,
 
-    /// Read each file to its current end and stop instead of following it.
-    #[arg(long, help = "Read files to their current end, then stop")]
+    /// Read files to their current end, then stop.
+    ///
+    /// Each file is read to its end as it is now, and mux-tail stops once every source ended.
+    /// Not allowed with listeners, which have no end.
+    #[arg(long)]
     pub no_follow: bool,
 
-    /// When to colour labels. `auto` colours when stdout is a terminal and NO_COLOR is not set.
-    #[arg(
-        long,
-        value_name = "WHEN",
-        value_enum,
-        default_value_t = ColorChoice::Auto,
-        env = "MUX_TAIL_COLOR",
-        help = "Colour labels: auto, always, never"
-    )]
+    /// Colour labels: auto, always, never.
+    ///
+    /// `auto` colours when stdout is a terminal, NO_COLOR is unset (or empty) and TERM is not
+    /// `dumb`. Colour also turns on --highlight.
+    #[arg(long, value_name = "WHEN", value_enum, default_value_t = ColorChoice::Auto, env = "MUX_TAIL_COLOR")]
     pub color: ColorChoice,
 
-    /// Print lines without the `[LABEL] ` prefix.
-    #[arg(long, help = "Print bare lines, without labels")]
+    /// Print bare lines, without labels.
+    ///
+    /// Lines are printed as they came, without the `[LABEL] ` prefix.
+    #[arg(long)]
     pub no_label: bool,
 
-    /// Lines longer than this are cut into pieces of this size (never dropped, never held whole).
-    /// Accepts K, M and G suffixes (powers of 1024).
+    /// Cut longer lines into pieces of this size.
+    ///
+    /// Lines longer than BYTES are cut into pieces of BYTES, each printed as a line: never
+    /// dropped, never held whole in memory. Accepts K, M and G suffixes (powers of 1024).
     #[arg(
         long,
         value_name = "BYTES",
         default_value = "1M",
         value_parser = parse_size,
-        env = "MUX_TAIL_MAX_LINE_BYTES",
-        help = "Cut longer lines into pieces of this size"
+        env = "MUX_TAIL_MAX_LINE_BYTES"
     )]
     pub max_line_bytes: usize,
 
-    /// Open connections allowed per listener; further connections are closed at once, with a
-    /// note, while the open ones go on.
-    #[arg(
-        long,
-        value_name = "N",
-        default_value_t = 1024,
-        value_parser = clap::value_parser!(u32).range(1..),
-        help = "Open connections allowed per listener"
-    )]
+    /// Open connections allowed per listener.
+    ///
+    /// Connections beyond N are closed at once, with a note on stderr, while the open ones go on.
+    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
 
-    /// Read keys from the terminal (/dev/tty) while running — also when stdout is piped: 1-9
-    /// mute, d detach, a attach, p pause, / filter, l list, ? help, q quit. `auto` reads keys
-    /// when there is a terminal (and standard input is not both a source and that terminal).
-    #[arg(
-        long,
-        value_name = "WHEN",
-        value_enum,
-        default_value_t = KeysChoice::Auto,
-        env = "MUX_TAIL_KEYS",
-        help = "Read keys from the terminal: auto, always, never"
-    )]
+    /// Read keys from the terminal: auto, always, never.
+    ///
+    /// Keys are read from /dev/tty while running, also when stdout is piped: 1-9 mute, d detach,
+    /// a attach, p pause, / filter, l list, ? help, q quit. `auto` reads keys when there is a
+    /// terminal and standard input is not both a source and that terminal; `always` fails
+    /// without a terminal; `never` leaves the terminal alone (for `| less`).
+    #[arg(long, value_name = "WHEN", value_enum, default_value_t = KeysChoice::Auto, env = "MUX_TAIL_KEYS")]
     pub keys: KeysChoice,
+
+    /// Keep lines matching REGEX (repeatable: any).
+    ///
+    /// Only lines matching REGEX are shown; given several times, lines matching any of them (as
+    /// `grep -e`). Matched against the line itself, never its label.
+    #[arg(short = 'e', long = "grep", value_name = "REGEX")]
+    pub grep: Vec<String>,
+
+    /// Drop lines matching REGEX (repeatable).
+    ///
+    /// Lines matching REGEX (any of them, when given several times) are not shown.
+    #[arg(short = 'v', long, value_name = "REGEX")]
+    pub exclude: Vec<String>,
+
+    /// Ignore case in -e, -v, --highlight and /.
+    ///
+    /// The regexes of -e, -v, --highlight and the live filter key (/) match without regard to
+    /// case.
+    #[arg(short = 'i', long)]
+    pub ignore_case: bool,
+
+    /// Highlight matches of REGEX when colouring (repeatable).
+    ///
+    /// The parts of lines matching REGEX are highlighted when colouring (a terminal, or
+    /// --color=always); piped output is unchanged.
+    #[arg(long, value_name = "REGEX")]
+    pub highlight: Vec<String>,
+
+    /// Lay lines out as TEMPLATE: {label} {line} {time} {peer} {source}.
+    ///
+    /// Each line is printed as TEMPLATE with {label}, {line}, {time} (arrival time, RFC 3339 in
+    /// UTC with milliseconds), {peer} (the remote address for socket sources, empty otherwise)
+    /// and {source} (the source as given) filled in. {{ and }} are literal braces.
+    #[arg(long, value_name = "TEMPLATE", conflicts_with_all = ["json", "timestamps", "no_label"])]
+    pub format: Option<String>,
+
+    /// Prefix each line with its arrival time.
+    ///
+    /// The time a line was read, RFC 3339 in UTC with milliseconds, before the label.
+    #[arg(short = 't', long)]
+    pub timestamps: bool,
+
+    /// One JSON object per line.
+    ///
+    /// Each line becomes {"label","line","time","peer","source"} (peer for socket sources only).
+    /// A line that is not valid UTF-8 also carries its exact bytes in "line_base64". Never
+    /// coloured.
+    #[arg(long, conflicts_with_all = ["timestamps", "no_label", "highlight"])]
+    pub json: bool,
+
+    /// Print a man page or completion script, and exit.
+    #[arg(long, value_name = "WHAT", value_enum, exclusive = true)]
+    pub generate: Option<Generate>,
+}
+
+/// What `--generate` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Generate {
+    /// The man page (roff).
+    Man,
+    /// Completions for bash.
+    CompleteBash,
+    /// Completions for zsh.
+    CompleteZsh,
+    /// Completions for fish.
+    CompleteFish,
+    /// Completions for PowerShell.
+    CompletePowershell,
+    /// Completions for elvish.
+    CompleteElvish,
+}
+
+impl Generate {
+    /// Writes the man page or completion script.
+    pub fn write(self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        use clap_complete::Shell;
+        let mut cmd = Args::command();
+        let shell = match self {
+            Generate::Man => return man::write(cmd, out),
+            Generate::CompleteBash => Shell::Bash,
+            Generate::CompleteZsh => Shell::Zsh,
+            Generate::CompleteFish => Shell::Fish,
+            Generate::CompletePowershell => Shell::PowerShell,
+            Generate::CompleteElvish => Shell::Elvish,
+        };
+        clap_complete::generate(shell, &mut cmd, "mux-tail", out);
+        Ok(())
+    }
 }
 
 /// `--keys` values.
@@ -132,7 +230,6 @@ pub enum ColorChoice {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn cli_is_well_formed() {

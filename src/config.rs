@@ -3,7 +3,10 @@
 use std::io::IsTerminal;
 
 use crate::cli::{Args, ColorChoice, KeysChoice};
-use crate::render::Style;
+use regex::bytes::Regex;
+
+use crate::filter::{self, Filters};
+use crate::render::{Layout, Style, Template};
 use crate::source::{Initial, SourceKind, SourceOptions, SourceSpec, SpecError};
 
 /// The largest `--max-line-bytes` (line positions are kept in 32 bits).
@@ -22,6 +25,14 @@ pub struct Config {
     pub keys: Keys,
     /// Standard error is a terminal.
     pub stderr_tty: bool,
+    /// The `-e` and `-v` filters.
+    pub filters: Filters,
+    /// `-i`: regexes (also the live filter) ignore case.
+    pub ignore_case: bool,
+    /// The shape of each output line.
+    pub layout: Layout,
+    /// `--highlight`.
+    pub highlight: Option<Regex>,
 }
 
 /// Whether keys are read.
@@ -124,11 +135,19 @@ impl Config {
             KeysChoice::Auto => Keys::Auto,
             KeysChoice::Always => Keys::Always,
         };
+        let usage = ConfigError::Usage;
+        let filters = Filters::new(&args.grep, &args.exclude, args.ignore_case).map_err(usage)?;
+        let highlight = filter::any_of(&args.highlight, args.ignore_case).map_err(usage)?;
+        let layout = match (&args.format, args.json) {
+            (Some(t), _) => Layout::Template(Template::parse(t).map_err(usage)?),
+            (None, true) => Layout::Json,
+            (None, false) => Layout::Default { timestamps: args.timestamps },
+        };
         let color = match args.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
             ColorChoice::Auto => env.stdout_tty && !env.no_color && !env.dumb_term,
-        };
+        } && !args.json;
         Ok(Config {
             sources,
             source_opts: SourceOptions {
@@ -140,6 +159,10 @@ impl Config {
             style: Style { label: !args.no_label, color, terminal: env.stdout_tty },
             keys,
             stderr_tty: env.stderr_tty,
+            filters,
+            ignore_case: args.ignore_case,
+            layout,
+            highlight,
         })
     }
 }
@@ -221,6 +244,18 @@ mod tests {
         assert_eq!(config(&["-"], PIPED).unwrap().keys, Keys::Auto);
         assert_eq!(config(&["--keys=never", "a"], TTY).unwrap().keys, Keys::Off);
         assert!(matches!(config(&["--keys=always", "-"], TTY), Err(ConfigError::Usage(_))));
+    }
+
+    #[test]
+    fn regexes_and_templates_are_checked() {
+        let e = |args: &[&str]| match config(args, PIPED) {
+            Err(ConfigError::Usage(msg)) => msg,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(e(&["-e", "a(", "x"]), "invalid regex 'a(': unclosed group");
+        assert!(e(&["--highlight", "[", "x"]).starts_with("invalid regex '['"));
+        assert!(e(&["--format", "{x}", "f"]).starts_with("unknown placeholder {x}"));
+        assert!(!config(&["--json", "--color=always", "a"], PIPED).unwrap().style.color);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 mod app;
 mod cli;
 mod config;
+mod filter;
 mod keys;
 mod lines;
 mod messages;
@@ -36,6 +37,12 @@ fn main() -> ExitCode {
 }
 
 fn run(args: cli::Args) -> anyhow::Result<ExitCode> {
+    if let Some(what) = args.generate {
+        let mut out = io::stdout().lock();
+        what.write(&mut out)?;
+        io::Write::flush(&mut out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let config = match Config::from_args(args, Environment::current()) {
         Ok(config) => config,
         Err(ConfigError::Usage(msg)) => {

@@ -16,10 +16,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use regex::bytes::Regex;
-use tokio::signal::unix::{signal, SignalKind};
+use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::mpsc;
 use tokio_stream::{StreamExt, StreamMap};
 
+use crate::filter::{self, Filters};
 use crate::keys;
 use crate::messages;
 use crate::output::{Out, Output, OutputEnd};
@@ -129,7 +130,11 @@ pub struct Mux {
     held: VecDeque<Out>,
     held_lines: u64,
     held_bytes: usize,
+    /// The live filter (`/`).
     filter: Option<Regex>,
+    /// `-e` and `-v`.
+    filters: Filters,
+    ignore_case: bool,
     feedback: Feedback,
     prompt: Option<String>,
     message: Option<String>,
@@ -139,7 +144,12 @@ pub struct Mux {
 
 impl Mux {
     /// A mux with no sources.
-    pub fn new(opts: SourceOptions, feedback: Feedback) -> Mux {
+    pub fn new(
+        opts: SourceOptions,
+        feedback: Feedback,
+        filters: Filters,
+        ignore_case: bool,
+    ) -> Mux {
         Mux {
             map: StreamMap::new(),
             sources: Vec::new(),
@@ -152,6 +162,8 @@ impl Mux {
             held_lines: 0,
             held_bytes: 0,
             filter: None,
+            filters,
+            ignore_case,
             feedback,
             prompt: None,
             message: None,
@@ -168,7 +180,7 @@ impl Mux {
     pub fn attach(&mut self, spec: SourceSpec, opts: &SourceOptions) -> anyhow::Result<SourceId> {
         let stream = source::open(&spec, opts, &self.watch)?;
         let id = self.sources.len();
-        self.pending.push_back(Out::Source(id, spec.label.clone()));
+        self.pending.push_back(Out::Source(id, spec.label.clone(), spec.spec.clone()));
         self.sources.push(SourceInfo {
             spec,
             state: State::Following,
@@ -197,16 +209,17 @@ impl Mux {
         mut self,
         output: Output,
         mut commands: mpsc::Receiver<Command>,
+        signals: Signals,
     ) -> anyhow::Result<ExitCode> {
         let Output { tx: out, end: mut out_end } = output;
-        let mut sigint = signal(SignalKind::interrupt())?;
-        let mut sigterm = signal(SignalKind::terminate())?;
-        let mut sighup = signal(SignalKind::hangup())?;
-        let keys = !matches!(self.feedback, Feedback::Off);
-        // Job control and resizing concern only an interactive terminal.
-        let mut sigtstp = keys.then(|| signal(SignalKind::from_raw(libc::SIGTSTP))).transpose()?;
-        let mut sigcont = keys.then(|| signal(SignalKind::from_raw(libc::SIGCONT))).transpose()?;
-        let mut sigwinch = keys.then(|| signal(SignalKind::window_change())).transpose()?;
+        let Signals {
+            int: mut sigint,
+            term: mut sigterm,
+            hup: mut sighup,
+            tstp: mut sigtstp,
+            cont: mut sigcont,
+            winch: mut sigwinch,
+        } = signals;
         self.update_status();
         let exit = loop {
             if self.map.is_empty() && self.pending.is_empty() && self.held.is_empty() {
@@ -274,25 +287,26 @@ impl Mux {
     fn event(&mut self, id: SourceId, event: SourceEvent) {
         let info = &mut self.sources[id];
         match event {
-            SourceEvent::Lines(mut batch, peer) => {
-                info.lines += batch.len() as u64;
-                info.bytes += batch.content_bytes() as u64;
+            SourceEvent::Lines(mut lines) => {
+                info.lines += lines.batch.len() as u64;
+                info.bytes += lines.batch.content_bytes() as u64;
                 if info.muted {
                     return;
                 }
+                self.filters.apply(&mut lines.batch);
                 if let Some(re) = &self.filter {
-                    batch.retain(|line| re.is_match(line));
-                    if batch.len() == 0 {
-                        return;
-                    }
+                    lines.batch.retain(|line| re.is_match(line));
+                }
+                if lines.batch.len() == 0 {
+                    return;
                 }
                 if self.paused {
-                    self.held_lines += batch.len() as u64;
-                    self.held_bytes += batch.content_bytes();
-                    self.held.push_back(Out::Lines(id, batch, peer));
+                    self.held_lines += lines.batch.len() as u64;
+                    self.held_bytes += lines.batch.content_bytes();
+                    self.held.push_back(Out::Lines(id, lines));
                     self.update_status();
                 } else {
-                    self.pending.push_back(Out::Lines(id, batch, peer));
+                    self.pending.push_back(Out::Lines(id, lines));
                 }
             }
             SourceEvent::Note(msg) => {
@@ -376,15 +390,13 @@ impl Mux {
                     self.filter = None;
                     self.say("filter cleared".into());
                 } else {
-                    match Regex::new(&text) {
+                    match filter::compile(&text, self.ignore_case) {
                         Ok(re) => {
                             self.filter = Some(re);
                             self.say(format!("showing only lines matching /{text}/"));
                         }
-                        Err(e) => {
-                            let first = e.to_string().lines().last().unwrap_or("").to_string();
-                            self.say(format!("bad regex /{text}/: {}", first.trim()));
-                        }
+                        // The old filter stays.
+                        Err(e) => self.say(e),
                     }
                 }
             }
@@ -562,8 +574,34 @@ impl Mux {
     }
 }
 
+/// The signals the mux handles, registered before anything can send them.
+pub struct Signals {
+    int: Signal,
+    term: Signal,
+    hup: Signal,
+    tstp: Option<Signal>,
+    cont: Option<Signal>,
+    winch: Option<Signal>,
+}
+
+impl Signals {
+    /// Takes over SIGINT, SIGTERM and SIGHUP; with `interactive` (keys on a terminal) also
+    /// SIGTSTP, SIGCONT and SIGWINCH. Must run in the runtime.
+    pub fn new(interactive: bool) -> std::io::Result<Signals> {
+        let optional = |kind| interactive.then(|| signal(kind)).transpose();
+        Ok(Signals {
+            int: signal(SignalKind::interrupt())?,
+            term: signal(SignalKind::terminate())?,
+            hup: signal(SignalKind::hangup())?,
+            tstp: optional(SignalKind::from_raw(libc::SIGTSTP))?,
+            cont: optional(SignalKind::from_raw(libc::SIGCONT))?,
+            winch: optional(SignalKind::window_change())?,
+        })
+    }
+}
+
 /// Receives from an optional signal stream (never, when there is none).
-async fn recv_signal(sig: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
+async fn recv_signal(sig: &mut Option<Signal>) -> Option<()> {
     match sig {
         Some(sig) => sig.recv().await,
         None => std::future::pending().await,

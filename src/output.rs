@@ -14,9 +14,8 @@ use std::os::fd::AsFd;
 
 use tokio::sync::mpsc;
 
-use crate::lines::Batch;
 use crate::render::Renderer;
-use crate::source::Peer;
+use crate::source::Arrival;
 
 /// Bytes collected before a write.
 const WRITE_SIZE: usize = 64 * 1024;
@@ -26,12 +25,12 @@ const QUEUE: usize = 16;
 /// What the mux sends to the writer.
 #[derive(Debug)]
 pub enum Out {
-    /// Source `id` now exists with this label.
-    Source(usize, String),
+    /// Source `id` now exists: its label and spec.
+    Source(usize, String, String),
     /// Source `id` is gone.
     Forget(usize),
     /// Lines of source `id`.
-    Lines(usize, Batch, Option<Peer>),
+    Lines(usize, Arrival),
     /// mux-tail's own lines (list, help, notes) shown among the log lines on a terminal; already
     /// safe to show.
     Info(Vec<String>),
@@ -130,9 +129,9 @@ impl Writer {
     fn handle(&mut self, msg: Out, out: &mut File) -> io::Result<()> {
         let buf = &mut self.buf;
         match msg {
-            Out::Source(id, label) => self.renderer.add_source(id, &label),
+            Out::Source(id, label, spec) => self.renderer.add_source(id, &label, &spec),
             Out::Forget(id) => self.renderer.remove_source(id),
-            Out::Lines(id, batch, _peer) => self.renderer.render(id, &batch, buf),
+            Out::Lines(id, lines) => self.renderer.render(id, &lines, buf),
             Out::Info(lines) => {
                 for line in lines {
                     buf.extend_from_slice(line.as_bytes());

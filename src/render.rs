@@ -1,99 +1,267 @@
-//! Tagged lines to output bytes: labels, padding, colour and terminal-safe escaping.
+//! Tagged lines to output bytes: labels, padding, colour, highlight, templates, JSON, and
+//! terminal-safe escaping.
 //!
 //! Pure: the renderer appends to a byte buffer and never does I/O. On a terminal every byte a
 //! source sent is shown, but control characters (ESC, BEL, CR, NUL, C1 controls, bidi overrides)
 //! and invalid UTF-8 are shown escaped (`^[`, `\u{9b}`, `\xff`) rather than sent raw, so a log line
-//! can never move the cursor, retitle the window or hide text. Elsewhere lines pass byte-exact.
+//! can never move the cursor, retitle the window or hide text. Elsewhere lines pass byte-exact
+//! (JSON escapes what JSON must, and carries lines that are not UTF-8 exactly, in base64).
 
-use crate::lines::Batch;
+use std::time::SystemTime;
+
+use regex::bytes::Regex;
+
+use crate::source::Arrival;
 
 /// How lines are shown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Style {
-    /// Prefix each line with `[LABEL] `.
+    /// Prefix each line with `[LABEL] ` (default layout).
     pub label: bool,
-    /// Colour each label (a stable colour per label).
+    /// Colour labels (a stable colour per label) and highlight matches.
     pub color: bool,
     /// Output goes to a terminal: pad labels to one width and escape control characters.
     pub terminal: bool,
 }
 
+/// The shape of each output line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// `[LABEL] LINE`, with the arrival time first when `timestamps`.
+    Default {
+        /// Prefix `{time} `.
+        timestamps: bool,
+    },
+    /// A `--format` template.
+    Template(Template),
+    /// One JSON object per line.
+    Json,
+}
+
+/// A parsed `--format` template.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Template(Vec<Part>);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Part {
+    Text(String),
+    Label,
+    Line,
+    Time,
+    Peer,
+    Source,
+}
+
+impl Template {
+    /// Parses `{label}`, `{line}`, `{time}`, `{peer}`, `{source}`; `{{` and `}}` are braces.
+    pub fn parse(s: &str) -> Result<Template, String> {
+        let mut parts = Vec::new();
+        let mut text = String::new();
+        let mut rest = s;
+        while let Some(i) = rest.find(['{', '}']) {
+            text.push_str(&rest[..i]);
+            let tail = &rest[i..];
+            if tail.starts_with("{{") || tail.starts_with("}}") {
+                text.push_str(&tail[..1]);
+                rest = &tail[2..];
+                continue;
+            }
+            if tail.starts_with('}') {
+                return Err("unmatched '}' in --format (write }} for a brace)".into());
+            }
+            let end = tail.find('}').ok_or("unclosed '{' in --format (write {{ for a brace)")?;
+            let part = match &tail[1..end] {
+                "label" => Part::Label,
+                "line" => Part::Line,
+                "time" => Part::Time,
+                "peer" => Part::Peer,
+                "source" => Part::Source,
+                other => {
+                    return Err(format!(
+                        "unknown placeholder {{{other}}} in --format (known: {{label}}, {{line}}, \
+                         {{time}}, {{peer}}, {{source}})"
+                    ))
+                }
+            };
+            if !text.is_empty() {
+                parts.push(Part::Text(std::mem::take(&mut text)));
+            }
+            parts.push(part);
+            rest = &tail[end + 1..];
+        }
+        text.push_str(rest);
+        if !text.is_empty() {
+            parts.push(Part::Text(text));
+        }
+        Ok(Template(parts))
+    }
+}
+
 /// Label colours: the six ANSI colours, then their bright forms.
 const PALETTE: [u8; 12] = [36, 33, 32, 35, 34, 31, 96, 93, 92, 95, 94, 91];
+/// How highlighted matches are shown: bold, red background.
+const HIGHLIGHT_ON: &[u8] = b"\x1b[1;41m";
+const RESET: &[u8] = b"\x1b[0m";
+
+#[derive(Clone, Debug)]
+struct Source {
+    /// The label as shown (escaped for a terminal).
+    label: String,
+    /// The spec as shown.
+    spec: String,
+    /// The default layout's prefix.
+    prefix: Vec<u8>,
+}
 
 /// Renders lines for the sources it knows.
 #[derive(Debug)]
 pub struct Renderer {
     style: Style,
-    /// Label text (escaped for the terminal) by source id; `None` for ids not in use.
-    labels: Vec<Option<String>>,
-    /// The rendered prefix by source id.
-    prefixes: Vec<Vec<u8>>,
-    width: usize,
+    layout: Layout,
+    highlight: Option<Regex>,
+    sources: Vec<Option<Source>>,
 }
 
 impl Renderer {
     /// A renderer with no sources yet.
-    pub fn new(style: Style) -> Self {
-        Renderer { style, labels: Vec::new(), prefixes: Vec::new(), width: 0 }
+    pub fn new(style: Style, layout: Layout, highlight: Option<Regex>) -> Self {
+        // Highlighting is a colour: never in JSON, never without colour.
+        let highlight = highlight.filter(|_| style.color && layout != Layout::Json);
+        Renderer { style, layout, highlight, sources: Vec::new() }
     }
 
-    /// Makes `label` the label of source `id` (all labels are re-padded when the width changes).
-    pub fn add_source(&mut self, id: usize, label: &str) {
-        if self.labels.len() <= id {
-            self.labels.resize(id + 1, None);
-            self.prefixes.resize(id + 1, Vec::new());
+    /// Makes `label` the label of source `id`, from `spec` (labels are re-padded when the
+    /// widest one changes).
+    pub fn add_source(&mut self, id: usize, label: &str, spec: &str) {
+        if self.sources.len() <= id {
+            self.sources.resize(id + 1, None);
         }
-        let mut shown = Vec::new();
-        if self.style.terminal {
-            escape_into(&mut shown, label.as_bytes());
-        } else {
-            shown.extend_from_slice(label.as_bytes());
-        }
-        self.labels[id] = Some(String::from_utf8_lossy(&shown).into_owned());
+        let shown = |s: &str| {
+            if self.style.terminal {
+                let mut out = Vec::new();
+                escape_into(&mut out, s.as_bytes());
+                String::from_utf8_lossy(&out).into_owned()
+            } else {
+                s.to_string()
+            }
+        };
+        self.sources[id] =
+            Some(Source { label: shown(label), spec: shown(spec), prefix: Vec::new() });
         self.relayout();
     }
 
     /// Forgets source `id`.
     pub fn remove_source(&mut self, id: usize) {
-        if let Some(label) = self.labels.get_mut(id) {
-            *label = None;
+        if let Some(source) = self.sources.get_mut(id) {
+            *source = None;
             self.relayout();
         }
     }
 
     fn relayout(&mut self) {
         let width = if self.style.terminal {
-            self.labels.iter().flatten().map(|l| l.chars().count()).max().unwrap_or(0)
+            self.sources.iter().flatten().map(|s| s.label.chars().count()).max().unwrap_or(0)
         } else {
             0
         };
-        self.width = width;
-        for (id, label) in self.labels.iter().enumerate() {
-            self.prefixes[id] = match label {
-                Some(label) if self.style.label => prefix(label, width, self.style.color),
-                _ => Vec::new(),
-            };
+        let (label, color) = (self.style.label, self.style.color);
+        for source in self.sources.iter_mut().flatten() {
+            source.prefix = if label { prefix(&source.label, width, color) } else { Vec::new() };
         }
     }
 
-    /// Appends every line of `batch`, as source `id`'s, to `out`.
-    pub fn render(&self, id: usize, batch: &Batch, out: &mut Vec<u8>) {
-        let prefix = self.prefixes.get(id).map(Vec::as_slice).unwrap_or_default();
-        if self.style.terminal {
-            for line in batch.iter() {
-                out.extend_from_slice(prefix);
-                escape_into(out, line);
-                out.push(b'\n');
+    /// Appends every line of `lines`, as source `id`'s, to `out`.
+    pub fn render(&self, id: usize, lines: &Arrival, out: &mut Vec<u8>) {
+        let Some(Some(source)) = self.sources.get(id) else { return };
+        let batch = &lines.batch;
+        match &self.layout {
+            Layout::Default { timestamps } => {
+                let time = timestamps.then(|| rfc3339(lines.time));
+                if time.is_none() && !self.style.terminal && self.highlight.is_none() {
+                    // The hot path: prefix, bytes, newline.
+                    let prefix = &source.prefix;
+                    out.reserve(batch.content_bytes() + batch.len() * (prefix.len() + 1));
+                    for line in batch.iter() {
+                        out.extend_from_slice(prefix);
+                        out.extend_from_slice(line);
+                        out.push(b'\n');
+                    }
+                    return;
+                }
+                for line in batch.iter() {
+                    if let Some(time) = &time {
+                        out.extend_from_slice(time.as_bytes());
+                        out.push(b' ');
+                    }
+                    out.extend_from_slice(&source.prefix);
+                    self.line(out, line);
+                    out.push(b'\n');
+                }
             }
-        } else {
-            out.reserve(batch.content_bytes() + batch.len() * (prefix.len() + 1));
-            for line in batch.iter() {
-                out.extend_from_slice(prefix);
-                out.extend_from_slice(line);
-                out.push(b'\n');
+            Layout::Template(template) => {
+                let time = template.0.contains(&Part::Time).then(|| rfc3339(lines.time));
+                for line in batch.iter() {
+                    for part in &template.0 {
+                        match part {
+                            Part::Text(text) => out.extend_from_slice(text.as_bytes()),
+                            Part::Label => self.label(out, &source.label),
+                            Part::Line => self.line(out, line),
+                            Part::Time => {
+                                out.extend_from_slice(time.as_deref().unwrap_or("").as_bytes())
+                            }
+                            Part::Peer => {
+                                if let Some(peer) = &lines.peer {
+                                    out.extend_from_slice(peer.as_bytes());
+                                }
+                            }
+                            Part::Source => out.extend_from_slice(source.spec.as_bytes()),
+                        }
+                    }
+                    out.push(b'\n');
+                }
+            }
+            Layout::Json => {
+                let time = rfc3339(lines.time);
+                for line in batch.iter() {
+                    json_line(out, source, line, &time, lines.peer.as_deref());
+                }
             }
         }
+    }
+
+    /// A label in a template: coloured when colour is on.
+    fn label(&self, out: &mut Vec<u8>, label: &str) {
+        if self.style.color {
+            out.extend_from_slice(format!("\x1b[{}m", colour_of(label)).as_bytes());
+            out.extend_from_slice(label.as_bytes());
+            out.extend_from_slice(RESET);
+        } else {
+            out.extend_from_slice(label.as_bytes());
+        }
+    }
+
+    /// A line's bytes: escaped on a terminal, with highlighted matches when asked.
+    fn line(&self, out: &mut Vec<u8>, line: &[u8]) {
+        let put = |out: &mut Vec<u8>, bytes: &[u8]| {
+            if self.style.terminal {
+                escape_into(out, bytes);
+            } else {
+                out.extend_from_slice(bytes);
+            }
+        };
+        let Some(re) = &self.highlight else { return put(out, line) };
+        let mut at = 0;
+        for m in re.find_iter(line) {
+            if m.is_empty() {
+                continue;
+            }
+            put(out, &line[at..m.start()]);
+            out.extend_from_slice(HIGHLIGHT_ON);
+            put(out, m.as_bytes());
+            out.extend_from_slice(RESET);
+            at = m.end();
+        }
+        put(out, &line[at..]);
     }
 }
 
@@ -107,7 +275,7 @@ fn prefix(label: &str, width: usize, color: bool) -> Vec<u8> {
     p.extend_from_slice(label.as_bytes());
     p.push(b']');
     if color {
-        p.extend_from_slice(b"\x1b[0m");
+        p.extend_from_slice(RESET);
     }
     let pad = width.saturating_sub(label.chars().count());
     p.resize(p.len() + pad + 1, b' ');
@@ -169,22 +337,122 @@ fn escape_str(out: &mut Vec<u8>, s: &str) {
     }
 }
 
+/// `{"label":…,"line":…,"time":…,"peer":…,"source":…}` and a newline; a line that is not UTF-8
+/// also carries its exact bytes as `line_base64`.
+fn json_line(out: &mut Vec<u8>, source: &Source, line: &[u8], time: &str, peer: Option<&str>) {
+    out.extend_from_slice(b"{\"label\":");
+    json_str(out, &source.label);
+    out.extend_from_slice(b",\"line\":");
+    let text = String::from_utf8_lossy(line);
+    json_str(out, &text);
+    if let std::borrow::Cow::Owned(_) = text {
+        out.extend_from_slice(b",\"line_base64\":\"");
+        base64_into(out, line);
+        out.push(b'"');
+    }
+    out.extend_from_slice(b",\"time\":\"");
+    out.extend_from_slice(time.as_bytes());
+    out.push(b'"');
+    if let Some(peer) = peer {
+        out.extend_from_slice(b",\"peer\":");
+        json_str(out, peer);
+    }
+    out.extend_from_slice(b",\"source\":");
+    json_str(out, &source.spec);
+    out.extend_from_slice(b"}\n");
+}
+
+/// A JSON string. Control characters (C0, DEL, C1) are escaped, so JSON output is also safe on a
+/// terminal.
+fn json_str(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    for c in s.chars() {
+        match c {
+            '"' => out.extend_from_slice(b"\\\""),
+            '\\' => out.extend_from_slice(b"\\\\"),
+            '\n' => out.extend_from_slice(b"\\n"),
+            '\r' => out.extend_from_slice(b"\\r"),
+            '\t' => out.extend_from_slice(b"\\t"),
+            '\0'..='\x1f' | '\x7f'..='\u{9f}' | '\u{2028}' | '\u{2029}' => {
+                out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes())
+            }
+            _ => {
+                let mut buf = [0; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
+        }
+    }
+    out.push(b'"');
+}
+
+fn base64_into(out: &mut Vec<u8>, bytes: &[u8]) {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]);
+            } else {
+                out.push(b'=');
+            }
+        }
+    }
+}
+
+/// `time` as RFC 3339 in UTC with milliseconds: `2026-11-26T13:45:12.345Z`.
+pub fn rfc3339(time: SystemTime) -> String {
+    let since = time.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    let secs = since.as_secs();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60,
+        since.subsec_millis()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lines::Batch;
+    use std::time::Duration;
 
     const PIPE: Style = Style { label: true, color: false, terminal: false };
     const TTY: Style = Style { label: true, color: true, terminal: true };
+    const PLAIN: Layout = Layout::Default { timestamps: false };
+
+    fn at(secs: u64, millis: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(secs) + Duration::from_millis(millis)
+    }
+
+    fn arrival(lines: &[&[u8]], peer: Option<&str>) -> Arrival {
+        let batch = Batch::from(lines.iter().map(|l| l.to_vec()).collect::<Vec<_>>());
+        Arrival { batch, peer: peer.map(Into::into), time: at(1_764_164_712, 345) }
+    }
+
+    fn render_with(r: &mut Renderer, sources: &[&str], id: usize, lines: &[&[u8]]) -> Vec<u8> {
+        for (i, label) in sources.iter().enumerate() {
+            r.add_source(i, label, &format!("spec-{label}"));
+        }
+        let mut out = Vec::new();
+        r.render(id, &arrival(lines, Some("127.0.0.1:5000")), &mut out);
+        out
+    }
 
     fn render(style: Style, sources: &[&str], id: usize, lines: &[&[u8]]) -> Vec<u8> {
-        let mut r = Renderer::new(style);
-        for (i, label) in sources.iter().enumerate() {
-            r.add_source(i, label);
-        }
-        let batch = Batch::from(lines.iter().map(|l| l.to_vec()).collect::<Vec<_>>());
-        let mut out = Vec::new();
-        r.render(id, &batch, &mut out);
-        out
+        render_with(&mut Renderer::new(style, PLAIN, None), sources, id, lines)
     }
 
     #[test]
@@ -232,15 +500,77 @@ mod tests {
     #[test]
     fn width_follows_sources() {
         let style = Style { color: false, ..TTY };
-        let mut r = Renderer::new(style);
-        r.add_source(0, "a");
-        r.add_source(1, "abcd");
-        let mut out = Vec::new();
-        r.render(0, &Batch::from(vec![b"x".to_vec()]), &mut out);
-        assert_eq!(out, b"[a]    x\n");
+        let mut r = Renderer::new(style, PLAIN, None);
+        assert_eq!(render_with(&mut r, &["a", "abcd"], 0, &[b"x"]), b"[a]    x\n");
         r.remove_source(1);
-        out.clear();
-        r.render(0, &Batch::from(vec![b"x".to_vec()]), &mut out);
+        let mut out = Vec::new();
+        r.render(0, &arrival(&[b"x"], None), &mut out);
         assert_eq!(out, b"[a] x\n");
+    }
+
+    #[test]
+    fn highlight_marks_matches_only_with_colour() {
+        let re = Regex::new("err").unwrap();
+        let style = Style { terminal: false, ..TTY };
+        let mut r = Renderer::new(style, PLAIN, Some(re.clone()));
+        let out = render_with(&mut r, &["a"], 0, &[b"an error, err\x1b"]);
+        let c = colour_of("a");
+        let want =
+            format!("\x1b[{c}m[a]\x1b[0m an \x1b[1;41merr\x1b[0mor, \x1b[1;41merr\x1b[0m\x1b\n");
+        assert_eq!(String::from_utf8(out).unwrap(), want);
+        let mut r = Renderer::new(PIPE, PLAIN, Some(re));
+        assert_eq!(render_with(&mut r, &["a"], 0, &[b"an error"]), b"[a] an error\n");
+    }
+
+    #[test]
+    fn timestamps_and_templates() {
+        let mut r = Renderer::new(PIPE, Layout::Default { timestamps: true }, None);
+        let out = render_with(&mut r, &["a"], 0, &[b"x"]);
+        assert_eq!(out, b"2025-11-26T13:45:12.345Z [a] x\n");
+        let t = Template::parse("{time} {{{label}}} {source} {peer}: {line}").unwrap();
+        let mut r = Renderer::new(PIPE, Layout::Template(t), None);
+        let out = render_with(&mut r, &["a"], 0, &[b"x\xff"]);
+        assert_eq!(out, b"2025-11-26T13:45:12.345Z {a} spec-a 127.0.0.1:5000: x\xff\n");
+    }
+
+    #[test]
+    fn template_errors() {
+        assert!(Template::parse("{nope}").unwrap_err().contains("unknown placeholder {nope}"));
+        assert!(Template::parse("{line").is_err());
+        assert!(Template::parse("}").is_err());
+        assert_eq!(Template::parse("{{}}").unwrap(), Template(vec![Part::Text("{}".into())]));
+    }
+
+    #[test]
+    fn json_escapes_and_carries_raw_bytes() {
+        let mut r = Renderer::new(PIPE, Layout::Json, None);
+        let out = render_with(&mut r, &["a\"b"], 0, &[b"q\"\\\t\x1b\x7f\xc2\x9b", b"\xffab"]);
+        let want = concat!(
+            r#"{"label":"a\"b","line":"q\"\\\t\u001b\u007f\u009b","time":"2025-11-26T13:45:12.345Z","#,
+            r#""peer":"127.0.0.1:5000","source":"spec-a\"b"}"#,
+            "\n",
+            r#"{"label":"a\"b","line":""#,
+            "\u{fffd}",
+            r#"ab","line_base64":"/2Fi","time":"2025-11-26T13:45:12.345Z","#,
+            r#""peer":"127.0.0.1:5000","source":"spec-a\"b"}"#,
+            "\n"
+        );
+        assert_eq!(String::from_utf8(out).unwrap(), want);
+    }
+
+    #[test]
+    fn base64_and_dates() {
+        let b64 = |b: &[u8]| {
+            let mut out = Vec::new();
+            base64_into(&mut out, b);
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(b64(b""), "");
+        assert_eq!(b64(b"f"), "Zg==");
+        assert_eq!(b64(b"fo"), "Zm8=");
+        assert_eq!(b64(b"foob"), "Zm9vYg==");
+        assert_eq!(rfc3339(at(0, 0)), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(at(951_782_400, 7)), "2000-02-29T00:00:00.007Z");
+        assert_eq!(rfc3339(at(4_102_444_799, 999)), "2099-12-31T23:59:59.999Z");
     }
 }

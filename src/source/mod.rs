@@ -18,6 +18,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::SystemTime;
 
 use anyhow::Context as _;
 use tokio::sync::mpsc;
@@ -139,11 +140,29 @@ fn parse_listen_addr(s: &str) -> Result<SocketAddr, String> {
         .ok_or_else(|| format!("cannot resolve host '{host}'"))
 }
 
+/// Lines that arrived together.
+#[derive(Debug)]
+pub struct Arrival {
+    /// The lines.
+    pub batch: Batch,
+    /// The remote end, for socket sources.
+    pub peer: Option<Peer>,
+    /// When they were read.
+    pub time: SystemTime,
+}
+
+impl Arrival {
+    /// Lines read just now.
+    pub fn now(batch: Batch, peer: Option<&Peer>) -> SourceEvent {
+        SourceEvent::Lines(Arrival { batch, peer: peer.cloned(), time: SystemTime::now() })
+    }
+}
+
 /// What a source sends to the mux.
 #[derive(Debug)]
 pub enum SourceEvent {
-    /// Lines that arrived, with the remote peer for socket sources.
-    Lines(Batch, Option<Peer>),
+    /// Lines that arrived.
+    Lines(Arrival),
     /// Something the user must know (file missing, truncated, replaced, connection refused).
     Note(String),
     /// The source failed and ends; the message says why.
@@ -201,7 +220,7 @@ pub struct Detached;
 impl Emitter {
     /// Sends lines; waits while the channel is full.
     pub async fn lines(&self, batch: Batch, peer: Option<&Peer>) -> Result<(), Detached> {
-        self.send(SourceEvent::Lines(batch, peer.cloned())).await
+        self.send(Arrival::now(batch, peer)).await
     }
 
     /// Sends a note for the user.

@@ -8,7 +8,7 @@ use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::path::PathBuf;
 
-use super::{Emitter, SourceEvent, SourceOptions, SourceStream};
+use super::{Arrival, Emitter, SourceEvent, SourceOptions, SourceStream};
 use crate::lines::Splitter;
 
 /// Starts reading standard input.
@@ -50,7 +50,7 @@ fn pump(fd: BorrowedFd<'_>, max_line_bytes: usize, emit: &Emitter) {
             Ok(0) => break,
             Ok(_) => {
                 if let Some(batch) = lines.take_batch() {
-                    if emit.blocking_send(SourceEvent::Lines(batch, None)).is_err() {
+                    if emit.blocking_send(Arrival::now(batch, None)).is_err() {
                         return;
                     }
                 }
@@ -63,7 +63,7 @@ fn pump(fd: BorrowedFd<'_>, max_line_bytes: usize, emit: &Emitter) {
         }
     }
     if let Some(batch) = lines.finish() {
-        let _ = emit.blocking_send(SourceEvent::Lines(batch, None));
+        let _ = emit.blocking_send(Arrival::now(batch, None));
     }
 }
 

@@ -209,7 +209,7 @@ fn filter_shows_matching_lines_and_keeps_the_old_one_on_a_bad_regex() {
     t.keys("/err|warn\r");
     t.wait_screen("showing only lines matching /err|warn/");
     t.keys("/a[\r");
-    t.wait_screen("bad regex /a[/");
+    t.wait_screen("invalid regex 'a[': unclosed character class");
     env.append("a.log", "info: fine\nerror: bad\nwarning: hmm\nlast\n");
     t.wait_list_row("   1  a.log                    following           4");
     t.wait_screen("[a.log] warning: hmm\r\n");

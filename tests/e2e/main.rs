@@ -6,4 +6,5 @@ mod cli;
 mod files;
 mod keys;
 mod output;
+mod shaping;
 mod sockets;

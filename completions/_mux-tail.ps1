@@ -1,0 +1,54 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'mux-tail' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'mux-tail'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'mux-tail' {
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Initial lines per file: last N, +N from line N, 0 only new')
+            [CompletionResult]::new('--lines', '--lines', [CompletionResultType]::ParameterName, 'Initial lines per file: last N, +N from line N, 0 only new')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour labels: auto, always, never')
+            [CompletionResult]::new('--max-line-bytes', '--max-line-bytes', [CompletionResultType]::ParameterName, 'Cut longer lines into pieces of this size')
+            [CompletionResult]::new('--max-connections', '--max-connections', [CompletionResultType]::ParameterName, 'Open connections allowed per listener')
+            [CompletionResult]::new('--keys', '--keys', [CompletionResultType]::ParameterName, 'Read keys from the terminal: auto, always, never')
+            [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'Keep lines matching REGEX (repeatable: any)')
+            [CompletionResult]::new('--grep', '--grep', [CompletionResultType]::ParameterName, 'Keep lines matching REGEX (repeatable: any)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Drop lines matching REGEX (repeatable)')
+            [CompletionResult]::new('--exclude', '--exclude', [CompletionResultType]::ParameterName, 'Drop lines matching REGEX (repeatable)')
+            [CompletionResult]::new('--highlight', '--highlight', [CompletionResultType]::ParameterName, 'Highlight matches of REGEX when colouring (repeatable)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Lay lines out as TEMPLATE: {label} {line} {time} {peer} {source}')
+            [CompletionResult]::new('--generate', '--generate', [CompletionResultType]::ParameterName, 'Print a man page or completion script, and exit')
+            [CompletionResult]::new('--no-follow', '--no-follow', [CompletionResultType]::ParameterName, 'Read files to their current end, then stop')
+            [CompletionResult]::new('--no-label', '--no-label', [CompletionResultType]::ParameterName, 'Print bare lines, without labels')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Ignore case in -e, -v, --highlight and /')
+            [CompletionResult]::new('--ignore-case', '--ignore-case', [CompletionResultType]::ParameterName, 'Ignore case in -e, -v, --highlight and /')
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Prefix each line with its arrival time')
+            [CompletionResult]::new('--timestamps', '--timestamps', [CompletionResultType]::ParameterName, 'Prefix each line with its arrival time')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'One JSON object per line')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

@@ -1,0 +1,48 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[mux-tail] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'mux-tail'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'mux-tail'= {
+            cand -n 'Initial lines per file: last N, +N from line N, 0 only new'
+            cand --lines 'Initial lines per file: last N, +N from line N, 0 only new'
+            cand --color 'Colour labels: auto, always, never'
+            cand --max-line-bytes 'Cut longer lines into pieces of this size'
+            cand --max-connections 'Open connections allowed per listener'
+            cand --keys 'Read keys from the terminal: auto, always, never'
+            cand -e 'Keep lines matching REGEX (repeatable: any)'
+            cand --grep 'Keep lines matching REGEX (repeatable: any)'
+            cand -v 'Drop lines matching REGEX (repeatable)'
+            cand --exclude 'Drop lines matching REGEX (repeatable)'
+            cand --highlight 'Highlight matches of REGEX when colouring (repeatable)'
+            cand --format 'Lay lines out as TEMPLATE: {label} {line} {time} {peer} {source}'
+            cand --generate 'Print a man page or completion script, and exit'
+            cand --no-follow 'Read files to their current end, then stop'
+            cand --no-label 'Print bare lines, without labels'
+            cand -i 'Ignore case in -e, -v, --highlight and /'
+            cand --ignore-case 'Ignore case in -e, -v, --highlight and /'
+            cand -t 'Prefix each line with its arrival time'
+            cand --timestamps 'Prefix each line with its arrival time'
+            cand --json 'One JSON object per line'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+    ]
+    $completions[$command]
+}

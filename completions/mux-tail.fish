@@ -1,0 +1,26 @@
+complete -c mux-tail -s n -l lines -d 'Initial lines per file: last N, +N from line N, 0 only new' -r
+complete -c mux-tail -l color -d 'Colour labels: auto, always, never' -r -f -a "auto\t'Colour when stdout is a terminal and NO_COLOR is unset'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c mux-tail -l max-line-bytes -d 'Cut longer lines into pieces of this size' -r
+complete -c mux-tail -l max-connections -d 'Open connections allowed per listener' -r
+complete -c mux-tail -l keys -d 'Read keys from the terminal: auto, always, never' -r -f -a "auto\t'Read keys when a terminal is reachable through /dev/tty'
+always\t'Read keys; fail when there is no terminal'
+never\t'Never read keys or change the terminal\'s mode'"
+complete -c mux-tail -s e -l grep -d 'Keep lines matching REGEX (repeatable: any)' -r
+complete -c mux-tail -s v -l exclude -d 'Drop lines matching REGEX (repeatable)' -r
+complete -c mux-tail -l highlight -d 'Highlight matches of REGEX when colouring (repeatable)' -r
+complete -c mux-tail -l format -d 'Lay lines out as TEMPLATE: {label} {line} {time} {peer} {source}' -r
+complete -c mux-tail -l generate -d 'Print a man page or completion script, and exit' -r -f -a "man\t'The man page (roff)'
+complete-bash\t'Completions for bash'
+complete-zsh\t'Completions for zsh'
+complete-fish\t'Completions for fish'
+complete-powershell\t'Completions for PowerShell'
+complete-elvish\t'Completions for elvish'"
+complete -c mux-tail -l no-follow -d 'Read files to their current end, then stop'
+complete -c mux-tail -l no-label -d 'Print bare lines, without labels'
+complete -c mux-tail -s i -l ignore-case -d 'Ignore case in -e, -v, --highlight and /'
+complete -c mux-tail -s t -l timestamps -d 'Prefix each line with its arrival time'
+complete -c mux-tail -l json -d 'One JSON object per line'
+complete -c mux-tail -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c mux-tail -s V -l version -d 'Print version'

@@ -1,0 +1,225 @@
+//! Output shaping: filters, highlight, templates, timestamps, JSON, generated docs.
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::process::Command;
+
+use crate::util::{bin, TestEnv};
+
+fn no_follow(env: &TestEnv, args: &[&str]) -> crate::util::Finished {
+    env.cmd().arg("--no-follow").args(args).run()
+}
+
+#[test]
+fn grep_keeps_any_exclude_drops_and_labels_are_not_matched() {
+    let env = TestEnv::new();
+    env.write("a.log", "error one\nwarn two\ninfo three\nerror healthcheck\nERROR four\n");
+    let out = no_follow(&env, &["-e", "error", "-e", "warn", "-v", "health", "error=a.log"]);
+    assert_eq!(out.stdout_string(), "[error] error one\n[error] warn two\n");
+    let out = no_follow(&env, &["-i", "-e", "error", "-v", "HEALTH", "a.log"]);
+    assert_eq!(out.stdout_string(), "[a.log] error one\n[a.log] ERROR four\n");
+}
+
+#[test]
+fn an_invalid_regex_is_a_usage_error_quoting_it() {
+    let env = TestEnv::new();
+    for flag in ["-e", "-v", "--highlight"] {
+        let out = env.cmd().args([flag, "a(b", "a.log"]).run();
+        assert_eq!(out.code(), Some(2), "{flag}");
+        assert_eq!(out.stderr, "mux-tail: invalid regex 'a(b': unclosed group\n");
+    }
+}
+
+#[test]
+fn highlight_only_when_colouring() {
+    let env = TestEnv::new();
+    env.write("a.log", "an error here\n");
+    let out = no_follow(&env, &["--highlight", "err", "a.log"]);
+    assert_eq!(out.stdout_string(), "[a.log] an error here\n", "piped output is unchanged");
+    let out = no_follow(&env, &["--color=always", "-i", "--highlight", "ERR", "a.log"]);
+    assert!(
+        out.stdout_string().ends_with("an \x1b[1;41merr\x1b[0mor here\n"),
+        "{:?}",
+        out.stdout_string()
+    );
+}
+
+#[test]
+fn format_fills_every_placeholder() {
+    let env = TestEnv::new();
+    let run = env
+        .cmd()
+        .args(["--format", "{time}|{label}|{source}|{peer}|{line}|{{x}}", "net=tcp:0", "a.log"])
+        .spawn();
+    let port = run.port(0);
+    let mut conn = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    conn.write_all(b"hello\n").unwrap();
+    let local = conn.local_addr().unwrap().to_string();
+    run.wait_stdout("|hello|{x}\n");
+    env.append("a.log", "from file\n");
+    run.wait_stdout("|from file|{x}\n");
+    let out = run.stdout_string();
+    let net = out.lines().find(|l| l.contains("hello")).unwrap();
+    let fields: Vec<&str> = net.split('|').collect();
+    assert_time(fields[0]);
+    assert_eq!(&fields[1..], ["net", "tcp:0", &local, "hello", "{x}"]);
+    let file = out.lines().find(|l| l.contains("from file")).unwrap();
+    assert_eq!(
+        &file.split('|').collect::<Vec<_>>()[1..],
+        ["a.log", "a.log", "", "from file", "{x}"]
+    );
+}
+
+fn assert_time(t: &str) {
+    // 2026-11-26T13:45:12.345Z
+    let b = t.as_bytes();
+    assert_eq!(b.len(), 24, "{t}");
+    for (i, c) in b.iter().enumerate() {
+        match i {
+            4 | 7 => assert_eq!(*c, b'-', "{t}"),
+            10 => assert_eq!(*c, b'T', "{t}"),
+            13 | 16 => assert_eq!(*c, b':', "{t}"),
+            19 => assert_eq!(*c, b'.', "{t}"),
+            23 => assert_eq!(*c, b'Z', "{t}"),
+            _ => assert!(c.is_ascii_digit(), "{t}"),
+        }
+    }
+}
+
+#[test]
+fn unknown_placeholder_is_a_usage_error_naming_it() {
+    let env = TestEnv::new();
+    let out = env.cmd().args(["--format", "{label} {lien}", "a.log"]).run();
+    assert_eq!(out.code(), Some(2));
+    assert!(
+        out.stderr.starts_with("mux-tail: unknown placeholder {lien} in --format"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stderr.lines().count(), 1);
+}
+
+#[test]
+fn timestamps_prefix_the_arrival_time() {
+    let env = TestEnv::new();
+    env.write("a.log", "x\n");
+    let out = no_follow(&env, &["-t", "a.log"]);
+    let line = out.stdout_string();
+    let (time, rest) = line.split_once(' ').unwrap();
+    assert_time(time);
+    assert_eq!(rest, "[a.log] x\n");
+}
+
+#[test]
+fn json_parses_with_python_and_jq_and_keeps_exact_bytes() {
+    let env = TestEnv::new();
+    env.write("a.log", b"plain \"quoted\" \\ tab\t\n\xff\xfe latin \xe9\n\x1b[31mred\n");
+    let run = env.cmd().args(["--json", "a.log", "net=tcp:0"]).spawn();
+    let port = run.port(0);
+    let mut conn = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    conn.write_all(b"over tcp\n").unwrap();
+    run.wait_stdout("over tcp");
+    run.stdout.wait_for("4 lines", |b| crate::util::count_lines(b) >= 4);
+    let json = run.stdout.bytes();
+    std::fs::write(env.path("out.json"), &json).unwrap();
+    let check = r#"
+import base64, json, sys
+rows = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+by_line = {r["line"]: r for r in rows}
+assert by_line['plain "quoted" \\ tab\t']["label"] == "a.log"
+bad = [r for r in rows if "line_base64" in r][0]
+assert base64.b64decode(bad["line_base64"]) == b"\xff\xfe latin \xe9", bad
+assert by_line["\x1b[31mred"]["source"] == "a.log"
+net = by_line["over tcp"]
+assert net["label"] == "net" and net["source"] == "tcp:0" and net["peer"].startswith("127.0.0.1:")
+assert all("peer" not in r for r in rows if r["label"] == "a.log")
+assert all(r["time"].endswith("Z") for r in rows)
+print(len(rows))
+"#;
+    let py =
+        Command::new("python3").arg("-c").arg(check).arg(env.path("out.json")).output().unwrap();
+    assert!(py.status.success(), "{}", String::from_utf8_lossy(&py.stderr));
+    assert_eq!(String::from_utf8_lossy(&py.stdout).trim(), "4");
+    let jq = Command::new("jq").args(["-r", ".label"]).arg(env.path("out.json")).output().unwrap();
+    assert!(jq.status.success(), "jq: {}", String::from_utf8_lossy(&jq.stderr));
+    assert_eq!(String::from_utf8_lossy(&jq.stdout).lines().count(), 4);
+}
+
+/// The generated files as the repository holds them.
+const GENERATED: [(&str, &str); 6] = [
+    ("man", "man/mux-tail.1"),
+    ("complete-bash", "completions/mux-tail.bash"),
+    ("complete-zsh", "completions/_mux-tail"),
+    ("complete-fish", "completions/mux-tail.fish"),
+    ("complete-powershell", "completions/_mux-tail.ps1"),
+    ("complete-elvish", "completions/mux-tail.elv"),
+];
+
+fn repo(path: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+#[test]
+fn generated_man_page_and_completions_are_up_to_date() {
+    // MUX_TAIL_BLESS=1 cargo test generated  rewrites them.
+    let bless = std::env::var_os("MUX_TAIL_BLESS").is_some();
+    let mut stale = Vec::new();
+    for (what, path) in GENERATED {
+        let out = Command::new(bin()).args(["--generate", what]).output().unwrap();
+        assert!(out.status.success(), "--generate {what}");
+        let checked_in = std::fs::read(repo(path)).unwrap_or_default();
+        if checked_in != out.stdout {
+            if bless {
+                std::fs::write(repo(path), &out.stdout).unwrap();
+            } else {
+                stale.push(path);
+            }
+        }
+    }
+    assert!(stale.is_empty(), "{stale:?} differ from --generate; rerun with MUX_TAIL_BLESS=1");
+}
+
+#[test]
+fn man_page_renders_without_warnings() {
+    let out = Command::new("man")
+        .args(["--warnings", "-l"])
+        .arg(repo("man/mux-tail.1"))
+        .env("MANWIDTH", "80")
+        .env("MANPAGER", "cat")
+        .output()
+        .expect("man (man-db) is needed: apt-get install man-db");
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    let text = String::from_utf8_lossy(&out.stdout);
+    for section in ["SOURCES", "OPTIONS", "KEYS", "EXIT STATUS", "ENVIRONMENT", "EXAMPLES"] {
+        assert!(text.contains(&format!("\n{section}\n")), "no {section} section");
+    }
+}
+
+fn shell(program: &str, script: &str) -> std::process::Output {
+    Command::new(program)
+        .arg("-c")
+        .arg(script)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap_or_else(|e| panic!("{program} is needed for this test ({e})"))
+}
+
+#[test]
+fn completions_load_in_bash_zsh_and_fish() {
+    let out = shell("bash", "source completions/mux-tail.bash && complete -p mux-tail");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("mux-tail"));
+
+    let out = shell(
+        "zsh",
+        "autoload -Uz compinit && compinit -u -d \"${TMPDIR:-/tmp}/mux-tail-zcomp-$$\" && \
+         source completions/_mux-tail && print -r -- ${_comps[mux-tail]}",
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "_mux-tail");
+
+    let out = shell("fish", "source completions/mux-tail.fish; complete -C'mux-tail --col'");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--color"));
+}
