@@ -7,6 +7,7 @@ use tokio::sync::mpsc;
 
 use crate::config::{Config, Keys};
 use crate::mux::{Feedback, Mux, Signals};
+use crate::source::cleanup;
 use crate::{keys, messages, output, render, term};
 
 /// Commands (keys) that may wait for the mux.
@@ -14,6 +15,13 @@ const COMMAND_QUEUE: usize = 64;
 
 /// Runs mux-tail with `config`; returns the exit status.
 pub fn run(config: Config) -> anyhow::Result<ExitCode> {
+    // A panic (which aborts) still gives the terminal back and takes back what sources left.
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        term::restore();
+        cleanup::run();
+        default(info);
+    }));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("mux-tail worker")
@@ -36,6 +44,7 @@ pub fn run(config: Config) -> anyhow::Result<ExitCode> {
         mux.run(output, received, signals).await
     });
     term::restore();
+    cleanup::run();
     // Threads blocked in reads (stdin, keys) must not hold the exit up.
     runtime.shutdown_background();
     result
@@ -58,7 +67,6 @@ fn keys_setup(config: &Config) -> anyhow::Result<(Feedback, Option<std::fs::File
     };
     term::save(&tty)?;
     term::ignore_background_reads();
-    term::restore_on_panic();
     let foreground = term::is_foreground(std::os::fd::AsFd::as_fd(&tty));
     let feedback = if config.style.terminal && foreground {
         Feedback::StatusLine { notes_inline: config.stderr_tty }

@@ -155,6 +155,7 @@ impl Config {
                 follow: !args.no_follow,
                 max_line_bytes: args.max_line_bytes,
                 max_connections: args.max_connections as usize,
+                end_when_gone: false,
             },
             style: Style { label: !args.no_label, color, terminal: env.stdout_tty },
             keys,

@@ -111,8 +111,7 @@ impl Splitter {
         Ok(n)
     }
 
-    /// Appends bytes (for inputs that arrive as slices).
-    #[cfg(test)]
+    /// Appends bytes (for inputs that arrive as slices, such as datagrams).
     pub fn push(&mut self, bytes: &[u8]) {
         self.buf.extend_from_slice(bytes);
     }

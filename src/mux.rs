@@ -26,8 +26,8 @@ use crate::messages;
 use crate::output::{Out, Output, OutputEnd};
 use crate::render::escape_into;
 use crate::source::{
-    self, watch::DirWatch, Initial, SourceEvent, SourceOptions, SourceSpec, SourceStatus,
-    SourceStream,
+    self, watch::DirWatch, Initial, SourceEvent, SourceKind, SourceOptions, SourceSpec,
+    SourceStatus, SourceStream,
 };
 use crate::term;
 
@@ -79,6 +79,8 @@ pub enum State {
 #[derive(Debug)]
 struct SourceInfo {
     spec: SourceSpec,
+    /// The glob that found this file.
+    parent: Option<SourceId>,
     state: State,
     muted: bool,
     lines: u64,
@@ -177,11 +179,29 @@ impl Mux {
     }
 
     /// Starts following `spec`; fails (naming it) if it cannot start. Must run in the runtime.
+    ///
+    /// A glob's files that exist now are attached right after it, with the same options.
     pub fn attach(&mut self, spec: SourceSpec, opts: &SourceOptions) -> anyhow::Result<SourceId> {
+        let id = self.attach_one(spec, opts, None)?;
+        if let SourceKind::Glob(pattern) = &self.sources[id].spec.kind {
+            for path in pattern.scan() {
+                self.attach_found(id, path, opts)?;
+            }
+        }
+        Ok(id)
+    }
+
+    fn attach_one(
+        &mut self,
+        spec: SourceSpec,
+        opts: &SourceOptions,
+        parent: Option<SourceId>,
+    ) -> anyhow::Result<SourceId> {
         let stream = source::open(&spec, opts, &self.watch)?;
         let id = self.sources.len();
         self.pending.push_back(Out::Source(id, spec.label.clone(), spec.spec.clone()));
         self.sources.push(SourceInfo {
+            parent,
             spec,
             state: State::Following,
             muted: false,
@@ -192,6 +212,34 @@ impl Mux {
         self.map.insert(id, stream);
         self.count.store(self.sources.len(), Ordering::Relaxed);
         Ok(id)
+    }
+
+    /// Follows a file that glob `glob` found, unless one of its files already follows it.
+    fn attach_found(
+        &mut self,
+        glob: SourceId,
+        path: std::path::PathBuf,
+        opts: &SourceOptions,
+    ) -> anyhow::Result<()> {
+        let followed = self.sources.iter().any(|s| {
+            s.parent == Some(glob)
+                && s.state == State::Following
+                && s.spec.kind == SourceKind::File(path.clone())
+        });
+        if followed {
+            return Ok(());
+        }
+        let g = &self.sources[glob];
+        let file = path.to_string_lossy().into_owned();
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        let label = if g.spec.labelled { format!("{}:{name}", g.spec.label) } else { file.clone() };
+        let spec = SourceSpec { label, spec: file, labelled: g.spec.labelled, kind: SourceKind::File(path) };
+        let opts = SourceOptions { end_when_gone: true, ..opts.clone() };
+        self.attach_one(spec, &opts, Some(glob))?;
+        if self.sources[glob].muted {
+            self.sources.last_mut().expect("just attached").muted = true;
+        }
+        Ok(())
     }
 
     /// Attaches every source of the command line, in order.
@@ -237,7 +285,7 @@ impl Mux {
                 Some(_) = recv_signal(&mut sigcont) => self.resume(),
                 Some(_) = recv_signal(&mut sigwinch) => self.pending.push_back(Out::Resize),
                 Some(cmd) = commands.recv() => {
-                    if self.command(cmd) {
+                    if self.command(cmd).await {
                         break Exit::Quit;
                     }
                 }
@@ -320,6 +368,14 @@ impl Mux {
                 self.note(line);
                 self.update_status();
             }
+            SourceEvent::Found(path) => {
+                // Files appearing later are read from their first line.
+                let opts = SourceOptions { initial: Initial::From(1), ..self.opts.clone() };
+                if let Err(e) = self.attach_found(id, path, &opts) {
+                    self.note(format!("{e:#}"));
+                }
+                self.update_status();
+            }
             SourceEvent::Ended => {
                 if info.state == State::Following {
                     info.state = State::Ended;
@@ -330,7 +386,7 @@ impl Mux {
     }
 
     /// Carries out a command; true to quit.
-    fn command(&mut self, cmd: Command) -> bool {
+    async fn command(&mut self, cmd: Command) -> bool {
         match cmd {
             Command::Quit => return true,
             Command::Prompt(prompt) => {
@@ -339,18 +395,28 @@ impl Mux {
             }
             Command::ToggleMute(n) => {
                 if let Some(id) = self.number(n) {
-                    let info = &mut self.sources[id];
-                    info.muted = !info.muted;
-                    let what = if info.muted { "muted" } else { "unmuted" };
+                    let muted = !self.sources[id].muted;
+                    // A glob's files go with it.
+                    for i in self.family(id) {
+                        self.sources[i].muted = muted;
+                    }
+                    let what = if muted { "muted" } else { "unmuted" };
                     let msg = format!("{what} {}", self.name(id));
                     self.say(msg);
                 }
             }
             Command::Detach(n) => {
                 if let Some(id) = self.number(n) {
-                    if self.map.remove(&id).is_some() {
-                        self.sources[id].state = State::Detached;
-                        self.pending.push_back(Out::Forget(id));
+                    if self.map.contains_key(&id) {
+                        for i in self.family(id) {
+                            if let Some(stream) = self.map.remove(&i) {
+                                // Its files, listener and connections are closed when this says
+                                // so.
+                                stream.close().await;
+                                self.sources[i].state = State::Detached;
+                                self.pending.push_back(Out::Forget(i));
+                            }
+                        }
                         let msg = format!("detached {}", self.name(id));
                         self.say(msg);
                     } else {
@@ -407,6 +473,12 @@ impl Mux {
             Command::Help => self.show_lines(keys::HELP.iter().map(|s| s.to_string()).collect()),
         }
         false
+    }
+
+    /// Source `id` and, for a glob, the files it found.
+    fn family(&self, id: SourceId) -> Vec<SourceId> {
+        let children = self.sources.iter().enumerate().filter(|(_, s)| s.parent == Some(id));
+        std::iter::once(id).chain(children.map(|(i, _)| i)).collect()
     }
 
     /// The id for source number `n`, or a message that there is none.

@@ -116,15 +116,6 @@ pub fn wait_continued(seen: u64) {
     }
 }
 
-/// Installs a panic hook that restores the terminal before the panic message is shown.
-pub fn restore_on_panic() {
-    let default = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        restore();
-        default(info);
-    }));
-}
-
 /// Ignores SIGTTIN, so that reading the terminal from the background fails (EIO) instead of
 /// stopping the whole program.
 pub fn ignore_background_reads() {

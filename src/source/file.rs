@@ -56,6 +56,8 @@ pub fn open(path: &Path, opts: &SourceOptions, watch: &DirWatch) -> anyhow::Resu
         let mut follower = Follower {
             path,
             max_line_bytes: opts.max_line_bytes,
+            end_when_gone: opts.end_when_gone,
+            gone: false,
             emit,
             cur: None,
             sub,
@@ -77,6 +79,10 @@ struct Current {
 struct Follower {
     path: PathBuf,
     max_line_bytes: usize,
+    /// End the source once the file is deleted (a glob's file).
+    end_when_gone: bool,
+    /// The file was deleted and the source ends.
+    gone: bool,
     emit: Emitter,
     cur: Option<Current>,
     /// None with `--no-follow`.
@@ -96,6 +102,8 @@ impl Follower {
                 self.cur = Some(self.current(file, &meta, pos));
                 self.track_symlink();
             }
+            // A glob's file that went before it could be opened.
+            None if self.end_when_gone => return Ok(()),
             None if follow => {
                 self.emit.status.waiting.store(true, Ordering::Relaxed);
                 self.note("no such file; waiting for it to appear").await?;
@@ -108,6 +116,9 @@ impl Follower {
         }
         loop {
             self.check().await?;
+            if self.gone {
+                return Ok(());
+            }
             let Some(sub) = &self.sub else {
                 // --no-follow: the current end is the end.
                 return self.end_current().await;
@@ -201,6 +212,10 @@ impl Follower {
                 }
                 _ => {
                     self.end_current().await?;
+                    if self.end_when_gone {
+                        self.gone = true;
+                        return Ok(());
+                    }
                     self.note_missing().await?;
                     return Ok(());
                 }

@@ -6,9 +6,15 @@
 //! everything the source holds (watch, file, listener, connections). The bounded channel is the
 //! backpressure path: a producer whose stream is not being read stops reading its input.
 
+pub mod cleanup;
+pub mod cmd;
 pub mod file;
+pub mod glob;
+pub mod listener;
 pub mod stdin;
 pub mod tcp;
+pub mod udp;
+pub mod unix;
 pub mod watch;
 
 use std::fmt;
@@ -22,7 +28,7 @@ use std::time::SystemTime;
 
 use anyhow::Context as _;
 use tokio::sync::mpsc;
-use tokio::task::AbortHandle;
+use tokio::task::JoinHandle;
 use tokio_stream::Stream;
 
 use crate::lines::Batch;
@@ -37,6 +43,8 @@ pub struct SourceSpec {
     pub label: String,
     /// The argument as the user wrote it (without a `LABEL=` prefix).
     pub spec: String,
+    /// The label was given (`LABEL=`), not taken from the spec.
+    pub labelled: bool,
     /// What to follow.
     pub kind: SourceKind,
 }
@@ -50,6 +58,14 @@ pub enum SourceKind {
     Stdin,
     /// A TCP listener.
     Tcp(SocketAddr),
+    /// A UDP socket: each datagram's lines.
+    Udp(SocketAddr),
+    /// A Unix stream socket listener at this path.
+    Unix(PathBuf),
+    /// A command run with `sh -c`: its stdout and stderr lines.
+    Cmd(String),
+    /// Every file in `dir` whose name matches `pattern`, also files that appear later.
+    Glob(glob::Pattern),
 }
 
 /// An error in a SOURCE argument; its message names the argument.
@@ -93,10 +109,25 @@ impl SourceSpec {
             SourceKind::Stdin
         } else if let Some(addr) = spec.strip_prefix("tcp:") {
             SourceKind::Tcp(parse_listen_addr(addr).map_err(err)?)
+        } else if let Some(addr) = spec.strip_prefix("udp:") {
+            SourceKind::Udp(parse_listen_addr(addr).map_err(err)?)
+        } else if let Some(path) = spec.strip_prefix("unix:") {
+            if path.is_empty() {
+                return Err(err("missing socket path".into()));
+            }
+            SourceKind::Unix(PathBuf::from(path))
+        } else if let Some(command) = spec.strip_prefix("cmd:") {
+            if command.trim().is_empty() {
+                return Err(err("missing command".into()));
+            }
+            SourceKind::Cmd(command.to_string())
+        } else if let Some(pattern) = glob::Pattern::parse(spec).map_err(err)? {
+            SourceKind::Glob(pattern)
         } else {
             SourceKind::File(PathBuf::from(spec))
         };
         Ok(SourceSpec {
+            labelled: label.is_some(),
             label: label.unwrap_or_else(|| spec.to_string()),
             spec: spec.to_string(),
             kind,
@@ -167,6 +198,9 @@ pub enum SourceEvent {
     Note(String),
     /// The source failed and ends; the message says why.
     Failed(String),
+    /// A glob found a matching file (the mux follows it as a source of its own, unless it
+    /// already does).
+    Found(PathBuf),
     /// The source's input ended (the stream's last event).
     Ended,
 }
@@ -185,6 +219,9 @@ pub struct SourceOptions {
     pub max_line_bytes: usize,
     /// Open connections per listener.
     pub max_connections: usize,
+    /// A file's source ends once the file is deleted (files found by a glob), instead of
+    /// waiting for it to come back.
+    pub end_when_gone: bool,
 }
 
 /// Where reading an existing file starts (`-n`).
@@ -242,7 +279,7 @@ impl Emitter {
 /// The stream of one source's events; dropping it stops the source.
 pub struct SourceStream {
     rx: mpsc::Receiver<SourceEvent>,
-    task: Option<AbortHandle>,
+    task: Option<JoinHandle<()>>,
     ended: bool,
     status: Arc<SourceStatus>,
 }
@@ -262,8 +299,17 @@ impl SourceStream {
         F: std::future::Future<Output = ()> + Send + 'static,
     {
         let (emit, mut stream) = Self::channel();
-        stream.task = Some(tokio::spawn(producer(emit)).abort_handle());
+        stream.task = Some(tokio::spawn(producer(emit)));
         stream
+    }
+
+    /// Stops the source and waits until everything it held (files, listeners, connections) is
+    /// closed.
+    pub async fn close(mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+            let _ = task.await;
+        }
     }
 }
 
@@ -313,6 +359,10 @@ pub fn open(
         SourceKind::File(path) => file::open(path, opts, watch),
         SourceKind::Stdin => Ok(stdin::open(opts)),
         SourceKind::Tcp(addr) => tcp::open(*addr, opts),
+        SourceKind::Udp(addr) => udp::open(*addr, opts),
+        SourceKind::Unix(path) => unix::open(path, opts),
+        SourceKind::Cmd(command) => cmd::open(command, opts),
+        SourceKind::Glob(pattern) => Ok(glob::open(pattern.clone(), watch)),
     }
     .with_context(|| spec.spec.clone())
 }
@@ -337,6 +387,22 @@ mod tests {
         assert_eq!(kind("tcp:0.0.0.0:9000"), SourceKind::Tcp("0.0.0.0:9000".parse().unwrap()));
         assert_eq!(kind("tcp:[::1]:9000"), SourceKind::Tcp("[::1]:9000".parse().unwrap()));
         assert_eq!(kind("tcp:localhost:9"), SourceKind::Tcp("127.0.0.1:9".parse().unwrap()));
+    }
+
+    #[test]
+    fn parses_the_other_kinds() {
+        assert_eq!(kind("udp:514"), SourceKind::Udp("127.0.0.1:514".parse().unwrap()));
+        assert_eq!(kind("udp:[::1]:5514"), SourceKind::Udp("[::1]:5514".parse().unwrap()));
+        assert_eq!(kind("unix:/tmp/mt.sock"), SourceKind::Unix("/tmp/mt.sock".into()));
+        assert_eq!(kind("cmd:journalctl -f"), SourceKind::Cmd("journalctl -f".into()));
+        let s = SourceSpec::parse("env=cmd:FOO=1 run").unwrap();
+        assert_eq!((s.label.as_str(), s.kind), ("env", SourceKind::Cmd("FOO=1 run".into())));
+        assert_eq!(kind("cmd:A=1 b"), SourceKind::Cmd("A=1 b".into()));
+        assert!(matches!(kind("logs/*.log"), SourceKind::Glob(_)));
+        assert_eq!(error("udp:x"), "udp:x: invalid port 'x'");
+        assert_eq!(error("unix:"), "unix:: missing socket path");
+        assert_eq!(error("cmd: "), "cmd: : missing command");
+        assert_eq!(error("lo*gs/*.log"), "lo*gs/*.log: wildcards are allowed in the file name only");
     }
 
     #[test]

@@ -95,6 +95,8 @@ struct Hint {
     notify: Notify,
     /// Wake for events on any name in the directory (while a renamed file is still drained).
     any_name: AtomicBool,
+    /// Wake only for names that appear, go or move (a directory listing's changes).
+    names_only: bool,
     poll: AtomicU8,
 }
 
@@ -116,7 +118,18 @@ impl DirWatch {
     pub fn subscribe(&self, path: &Path) -> Subscription {
         let mut sub =
             Subscription { shared: self.shared.clone(), hint: Arc::default(), keys: Vec::new() };
-        sub.add_key(path);
+        sub.add_key(key_of(path));
+        sub
+    }
+
+    /// Subscribes to the names in directory `dir` (which need not exist): wakes when a file
+    /// appears in it, goes or is renamed, not when files change.
+    pub fn subscribe_dir(&self, dir: &Path) -> Subscription {
+        let hint = Hint { any_name: AtomicBool::new(true), names_only: true, ..Hint::default() };
+        let mut sub =
+            Subscription { shared: self.shared.clone(), hint: Arc::new(hint), keys: Vec::new() };
+        let abs = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+        sub.add_key((normalize(&abs), OsString::new()));
         sub
     }
 }
@@ -158,12 +171,11 @@ impl Subscription {
             self.remove_key(key);
         }
         if let Some(target) = target {
-            self.add_key(target);
+            self.add_key(key_of(target));
         }
     }
 
-    fn add_key(&mut self, path: &Path) {
-        let (dir, name) = key_of(path);
+    fn add_key(&mut self, (dir, name): (PathBuf, OsString)) {
         let new_dir = {
             let mut reg = lock(&self.shared.reg);
             let broken = reg.broken;
@@ -241,11 +253,18 @@ impl Shared {
         ) {
             return;
         }
+        let names = matches!(
+            event.kind,
+            EventKind::Create(_)
+                | EventKind::Remove(_)
+                | EventKind::Modify(notify::event::ModifyKind::Name(_))
+                | EventKind::Other
+        );
         let mut resolve = Vec::new();
         {
             let reg = lock(&self.reg);
             for path in &event.paths {
-                reg.dispatch_path(path, &mut resolve);
+                reg.dispatch_path(path, names, &mut resolve);
             }
         }
         for dir in resolve {
@@ -264,12 +283,15 @@ impl Shared {
 }
 
 impl Registry {
-    fn dispatch_path(&self, path: &Path, resolve: &mut Vec<PathBuf>) {
+    /// Wakes the subscribers an event on `path` concerns; `names` says whether a name
+    /// appeared, went or moved.
+    fn dispatch_path(&self, path: &Path, names: bool, resolve: &mut Vec<PathBuf>) {
         if let (Some(parent), Some(name)) = (path.parent(), path.file_name()) {
             if let Some(dir) = self.dirs.get(parent) {
                 if dir.watched.as_deref() == Some(parent) {
                     for (sub_name, hint) in &dir.subs {
-                        if sub_name == name || hint.any_name.load(Ordering::Relaxed) {
+                        let named = sub_name == name || hint.any_name.load(Ordering::Relaxed);
+                        if named && (names || !hint.names_only) {
                             hint.notify.notify_one();
                         }
                     }

@@ -1,0 +1,326 @@
+//! Stream listeners (TCP and Unix sockets): every accepted connection's lines, under the
+//! listener's label.
+//!
+//! The listener task owns its connections (a `JoinSet`), so dropping the source's stream aborts
+//! the listener and closes every connection. Each connection has its own line splitter, so lines
+//! from different connections never mix inside a line; a connection's last line without `\n` is
+//! sent when it closes. A connection waiting to send (the output is behind) stops reading, and
+//! flow control then holds its sender back.
+//!
+//! Framing is detected per connection: a connection that starts like RFC 6587 octet counting
+//! (`123 <34>1 …`, as `logger --octet-count` and rsyslog send syslog) is unframed into one line per
+//! message; anything else is newline-framed.
+
+use std::future::Future;
+use std::io;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::task::JoinSet;
+
+use super::{Emitter, Peer, SourceStatus};
+use crate::lines::Splitter;
+
+/// Pending connections the kernel may queue (it caps this at `net.core.somaxconn`): enough for
+/// a thousand clients connecting at once.
+pub const BACKLOG: u32 = 4096;
+
+/// How long to wait before accepting again when the process is out of file descriptors.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// A listening socket.
+pub trait Listener: Send + 'static {
+    /// An accepted connection.
+    type Conn: AsyncRead + Unpin + Send + 'static;
+
+    /// Waits for the next connection and names its peer.
+    fn accept(&self) -> impl Future<Output = io::Result<(Self::Conn, Option<Peer>)>> + Send;
+}
+
+impl Listener for tokio::net::TcpListener {
+    type Conn = tokio::net::TcpStream;
+
+    async fn accept(&self) -> io::Result<(Self::Conn, Option<Peer>)> {
+        let (conn, peer) = tokio::net::TcpListener::accept(self).await?;
+        Ok((conn, Some(Arc::from(peer.to_string()))))
+    }
+}
+
+impl Listener for tokio::net::UnixListener {
+    type Conn = tokio::net::UnixStream;
+
+    async fn accept(&self) -> io::Result<(Self::Conn, Option<Peer>)> {
+        let (conn, _) = tokio::net::UnixListener::accept(self).await?;
+        // Unix clients have no address: name them by process.
+        let peer = conn.peer_cred().ok().and_then(|c| c.pid()).map(|pid| format!("pid {pid}"));
+        Ok((conn, peer.map(Arc::from)))
+    }
+}
+
+/// Accepts connections until the stream is dropped (which aborts this task).
+pub async fn accept_loop<L: Listener>(
+    listener: L,
+    emit: Emitter,
+    max_connections: usize,
+    max_line_bytes: usize,
+) {
+    let mut conns = JoinSet::new();
+    loop {
+        tokio::select! {
+            res = listener.accept() => match res {
+                Ok((conn, peer)) => {
+                    if conns.len() >= max_connections {
+                        drop(conn);
+                        let from = peer.as_deref().map(|p| format!(" from {p}")).unwrap_or_default();
+                        let msg = format!(
+                            "refused a connection{from}: {max_connections} open (--max-connections)"
+                        );
+                        if emit.note(msg).await.is_err() {
+                            return;
+                        }
+                        continue;
+                    }
+                    conns.spawn(connection(conn, peer, emit.clone(), max_line_bytes));
+                }
+                Err(e) if is_out_of_resources(&e) => {
+                    // Connections stay queued in the backlog; try again once fds may be free.
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                }
+                // A connection that failed before it was accepted concerns only that client.
+                Err(_) => {}
+            },
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+}
+
+fn is_out_of_resources(e: &io::Error) -> bool {
+    use rustix::io::Errno;
+    let errno = e.raw_os_error().map(Errno::from_raw_os_error);
+    matches!(errno, Some(Errno::MFILE | Errno::NFILE | Errno::NOBUFS | Errno::NOMEM))
+}
+
+/// Counts a connection as open for as long as it lives.
+struct Open(Arc<SourceStatus>);
+
+impl Open {
+    fn new(status: &Arc<SourceStatus>) -> Open {
+        status.connections.fetch_add(1, Ordering::Relaxed);
+        Open(status.clone())
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.connections.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Reads one connection's lines until it closes.
+async fn connection(
+    mut conn: impl AsyncRead + Unpin,
+    peer: Option<Peer>,
+    emit: Emitter,
+    max_line_bytes: usize,
+) {
+    let _open = Open::new(&emit.status);
+    let mut lines = Splitter::new(max_line_bytes);
+    let mut framing = Framing::Detect(Vec::new());
+    let mut buf = Vec::new();
+    loop {
+        let read = if let Framing::Lines = framing {
+            // Newline framing reads straight into the splitter.
+            match conn.read_buf(lines.read_buf()).await {
+                Ok(n) => {
+                    lines.note_read(n);
+                    n
+                }
+                Err(_) => 0,
+            }
+        } else {
+            buf.clear();
+            buf.reserve(16 * 1024);
+            match conn.read_buf(&mut buf).await {
+                Ok(n) => {
+                    framing.feed(&buf[..n], &mut lines);
+                    n
+                }
+                Err(_) => 0,
+            }
+        };
+        if read == 0 {
+            break;
+        }
+        if let Some(batch) = lines.take_batch() {
+            if emit.lines(batch, peer.as_ref()).await.is_err() {
+                return;
+            }
+        }
+    }
+    framing.end(&mut lines);
+    for batch in [lines.take_batch(), lines.finish()].into_iter().flatten() {
+        let _ = emit.lines(batch, peer.as_ref()).await;
+    }
+}
+
+/// How a connection's bytes become lines.
+#[derive(Debug, PartialEq, Eq)]
+enum Framing {
+    /// Not known yet: the first bytes, held until they tell.
+    Detect(Vec<u8>),
+    /// Lines end at `\n`.
+    Lines,
+    /// RFC 6587 octet counting: `LEN SP MSG`, one line per message.
+    Octets(Frame),
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Frame {
+    /// Reading the length's digits.
+    Header(u64),
+    /// Inside a message: bytes left, and whether the last byte was `\n`.
+    Body(u64, bool),
+}
+
+/// The longest length field accepted (10 digits: far beyond any real message).
+const MAX_LEN_DIGITS: usize = 10;
+
+impl Framing {
+    /// Feeds bytes (in any framing but `Lines`) into the splitter.
+    fn feed(&mut self, mut bytes: &[u8], lines: &mut Splitter) {
+        if let Framing::Detect(probe) = self {
+            probe.extend_from_slice(bytes);
+            match detect(probe) {
+                None => return, // not enough bytes yet
+                Some(octets) => {
+                    let probe = std::mem::take(probe);
+                    if !octets {
+                        *self = Framing::Lines;
+                        lines.push(&probe);
+                        return;
+                    }
+                    *self = Framing::Octets(Frame::Header(0));
+                    return self.feed(&probe, lines);
+                }
+            }
+        }
+        let Framing::Octets(frame) = self else {
+            lines.push(bytes);
+            return;
+        };
+        while !bytes.is_empty() {
+            match frame {
+                Frame::Header(len) => {
+                    let b = bytes[0];
+                    if b.is_ascii_digit() && *len < 10u64.pow(MAX_LEN_DIGITS as u32) {
+                        *len = *len * 10 + u64::from(b - b'0');
+                        bytes = &bytes[1..];
+                    } else if b == b' ' && *len > 0 {
+                        *frame = Frame::Body(*len, false);
+                        bytes = &bytes[1..];
+                    } else if b == b'\n' && *len == 0 {
+                        // A stray newline between frames.
+                        bytes = &bytes[1..];
+                    } else {
+                        // Not a frame after all: the rest is newline-framed.
+                        *self = Framing::Lines;
+                        lines.push(bytes);
+                        return;
+                    }
+                }
+                Frame::Body(left, last_nl) => {
+                    let take = (*left).min(bytes.len() as u64) as usize;
+                    lines.push(&bytes[..take]);
+                    *last_nl = bytes[take - 1] == b'\n';
+                    *left -= take as u64;
+                    bytes = &bytes[take..];
+                    if *left == 0 {
+                        // The message is one line (a trailing newline in it counts as its end).
+                        if !*last_nl {
+                            lines.push(b"\n");
+                        }
+                        *frame = Frame::Header(0);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The connection closed: bytes still held become (the start of) a line.
+    fn end(&mut self, lines: &mut Splitter) {
+        if let Framing::Detect(probe) = self {
+            lines.push(probe);
+        }
+    }
+}
+
+/// Whether `probe` starts like an octet-counted frame (`[1-9][0-9]* <`): `Some(true)` yes,
+/// `Some(false)` no, `None` when it is too short to tell.
+fn detect(probe: &[u8]) -> Option<bool> {
+    if probe.is_empty() {
+        return None;
+    }
+    let digits = probe.iter().take_while(|b| b.is_ascii_digit()).count();
+    if digits == 0 || probe[0] == b'0' || digits > MAX_LEN_DIGITS {
+        return Some(false);
+    }
+    match (probe.get(digits), probe.get(digits + 1)) {
+        (None, _) | (Some(b' '), None) => None,
+        (Some(b' '), Some(b'<')) => Some(true),
+        _ => Some(false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unframe(chunks: &[&[u8]]) -> (Vec<String>, bool) {
+        let mut framing = Framing::Detect(Vec::new());
+        let mut lines = Splitter::new(1 << 20);
+        let mut out = Vec::new();
+        for chunk in chunks {
+            if framing == Framing::Lines {
+                lines.push(chunk);
+            } else {
+                framing.feed(chunk, &mut lines);
+            }
+            out.extend(lines.take_batch());
+        }
+        let octets = matches!(framing, Framing::Octets(_));
+        framing.end(&mut lines);
+        out.extend(lines.finish());
+        let text = out
+            .iter()
+            .flat_map(|b| b.iter().map(|l| String::from_utf8_lossy(l).into_owned()).collect::<Vec<_>>())
+            .collect();
+        (text, octets)
+    }
+
+    #[test]
+    fn octet_counted_frames_become_lines_however_they_are_cut() {
+        let msg = b"11 <34>1 hello12 <34>1 world\n10 <13>1 a\nb";
+        for cut in 0..msg.len() {
+            let (a, b) = msg.split_at(cut);
+            let (lines, octets) = unframe(&[a, b]);
+            assert!(octets, "cut at {cut}");
+            assert_eq!(lines, ["<34>1 hello", "<34>1 world", "<13>1 a", "b"], "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn newline_framing_stays_the_default() {
+        assert_eq!(unframe(&[b"12 apples\n"]), (vec!["12 apples".to_string()], false));
+        assert_eq!(unframe(&[b"<34>1 plain\n"]), (vec!["<34>1 plain".to_string()], false));
+        assert_eq!(unframe(&[b"1", b"2"]), (vec!["12".to_string()], false));
+        assert_eq!(unframe(&[b"012 <x\n"]), (vec!["012 <x".to_string()], false));
+    }
+
+    #[test]
+    fn a_broken_frame_falls_back_to_lines() {
+        let (lines, _) = unframe(&[b"5 <1>ab", b"x not a header\nnext\n"]);
+        assert_eq!(lines, ["<1>ab", "x not a header", "next"]);
+    }
+}

@@ -1,0 +1,54 @@
+//! UDP sockets (`udp:[HOST:]PORT`, syslog over UDP): each datagram's lines.
+//!
+//! A datagram without a final `\n` is one line; one holding several lines gives several. The
+//! sender is each line's `{peer}`. UDP has no flow control: while output is behind, datagrams
+//! wait in the socket's receive buffer (enlarged at start), and the kernel drops what does not
+//! fit — as it does for every UDP receiver.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::UdpSocket;
+
+use super::{Peer, SourceOptions, SourceStream};
+use crate::lines::Splitter;
+
+/// The receive buffer asked for (the kernel caps it at `net.core.rmem_max`).
+const RECV_BUFFER: usize = 4 << 20;
+/// The largest datagram.
+const DATAGRAM: usize = 64 * 1024;
+
+/// Binds `addr` and starts receiving.
+pub fn open(addr: SocketAddr, opts: &SourceOptions) -> anyhow::Result<SourceStream> {
+    let std_socket = std::net::UdpSocket::bind(addr)?;
+    std_socket.set_nonblocking(true)?;
+    let _ = rustix::net::sockopt::set_socket_recv_buffer_size(&std_socket, RECV_BUFFER);
+    let socket = UdpSocket::from_std(std_socket)?;
+    let local = socket.local_addr()?;
+    let max = opts.max_line_bytes;
+    Ok(SourceStream::spawn(move |emit| async move {
+        if addr.port() == 0 {
+            let _ = emit.note(format!("listening on {local}")).await;
+        }
+        let mut buf = vec![0u8; DATAGRAM];
+        let mut last: Option<(SocketAddr, Peer)> = None;
+        loop {
+            let Ok((n, from)) = socket.recv_from(&mut buf).await else { continue };
+            let peer = match &last {
+                Some((addr, peer)) if *addr == from => peer.clone(),
+                _ => {
+                    let peer: Peer = Arc::from(from.to_string());
+                    last = Some((from, peer.clone()));
+                    peer
+                }
+            };
+            let mut lines = Splitter::new(max);
+            lines.push(&buf[..n]);
+            for batch in [lines.take_batch(), lines.finish()].into_iter().flatten() {
+                if emit.lines(batch, Some(&peer)).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }))
+}
