@@ -14,6 +14,7 @@ Examples:
   echo hello | nc -q0 127.0.0.1 9000                send a line to that port
   make 2>&1 | mux-tail build=- app.log              standard input beside a file
   mux-tail -n 0 app.log | grep -i error             only new lines, piped (keys still work)
+  mux-tail 'logs/*.log' udp:5514 cmd:'journalctl -f'  a glob, syslog over UDP, a command
   mux-tail -e error -e warn -v healthcheck a.log    keep errors and warnings, drop noise
   mux-tail --json a.log tcp:9000 | jq .line         one JSON object per line
   mux-tail --format '{time} {label}: {line}' a.log  your own layout
@@ -35,6 +36,10 @@ const SHORT_EXAMPLES: &str = "Examples and keys: mux-tail --help";
 ///   tcp:PORT           listen on 127.0.0.1:PORT; any number of connections
 ///   tcp:HOST:PORT      listen on HOST (tcp:0.0.0.0:PORT for all interfaces)
 ///   tcp:[V6]:PORT      listen on an IPv6 address
+///   udp:[HOST:]PORT    each datagram's lines (syslog over UDP)
+///   unix:PATH          a Unix stream socket (created owner-only, removed on exit)
+///   cmd:COMMAND        `sh -c COMMAND`: its stdout and stderr lines, until it exits
+///   'logs/*.log'       a glob: every matching file, also files that appear later
 ///   LABEL=SOURCE       any of the above, labelled LABEL (write ./a=b for a path with '=')
 ///
 /// With no SOURCE and standard input not a terminal, the source is `-`.
@@ -50,7 +55,8 @@ const SHORT_EXAMPLES: &str = "Examples and keys: mux-tail --help";
     after_long_help = EXAMPLES
 )]
 pub struct Args {
-    /// Sources to follow: PATH, -, tcp:[HOST:]PORT, LABEL=SOURCE.
+    /// Sources to follow: PATH, -, tcp:[HOST:]PORT, udp:[HOST:]PORT, unix:PATH, cmd:COMMAND,
+    /// a glob, LABEL=SOURCE.
     #[arg(value_name = "SOURCE")]
     pub sources: Vec<String>,
 

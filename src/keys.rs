@@ -24,7 +24,7 @@ pub const HELP: &[&str] = &[
     "  a          attach: type a SOURCE (file, -, tcp:PORT, LABEL=...) and Enter",
     "  p, space   pause / resume output (held lines are kept, then sources are held back)",
     "  /          filter: type a regex and Enter; only matching lines are shown; empty clears",
-    "  l          list sources: number, label, state, lines, bytes, connections",
+    "  l          list sources: number, label, state, lines, bytes, open connections or files",
     "  ?          this help",
     "  q, Ctrl-C  quit",
     "  Esc cancels a prompt; Backspace edits it.",

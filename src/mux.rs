@@ -233,7 +233,12 @@ impl Mux {
         let file = path.to_string_lossy().into_owned();
         let name = path.file_name().unwrap_or_default().to_string_lossy();
         let label = if g.spec.labelled { format!("{}:{name}", g.spec.label) } else { file.clone() };
-        let spec = SourceSpec { label, spec: file, labelled: g.spec.labelled, kind: SourceKind::File(path) };
+        let spec = SourceSpec {
+            label,
+            spec: file,
+            labelled: g.spec.labelled,
+            kind: SourceKind::File(path),
+        };
         let opts = SourceOptions { end_when_gone: true, ..opts.clone() };
         self.attach_one(spec, &opts, Some(glob))?;
         if self.sources[glob].muted {
@@ -499,7 +504,7 @@ impl Mux {
     fn list(&self) -> Vec<String> {
         let mut rows = vec![format!(
             "{:>4}  {:<24} {:<10} {:>10} {:>12} {:>6}",
-            "#", "label", "state", "lines", "bytes", "conns"
+            "#", "label", "state", "lines", "bytes", "open"
         )];
         for (id, s) in self.sources.iter().enumerate() {
             let state = match s.state {
@@ -510,11 +515,18 @@ impl Mux {
                 State::Failed => "failed",
                 State::Detached => "detached",
             };
-            let conns = s.status.connections.load(Ordering::Relaxed);
-            let conns = if matches!(s.spec.kind, source::SourceKind::Tcp(_)) {
-                conns.to_string()
-            } else {
-                String::new()
+            // Listeners: open connections; globs: files followed.
+            let conns = match s.spec.kind {
+                SourceKind::Tcp(_) | SourceKind::Unix(_) => {
+                    s.status.connections.load(Ordering::Relaxed).to_string()
+                }
+                SourceKind::Glob(_) => self
+                    .sources
+                    .iter()
+                    .filter(|c| c.parent == Some(id) && c.state == State::Following)
+                    .count()
+                    .to_string(),
+                _ => String::new(),
             };
             rows.push(format!(
                 "{:>4}  {:<24} {:<10} {:>10} {:>12} {:>6}",

@@ -76,7 +76,37 @@ fn sources(roff: &mut Roff) {
         "A TCP listener. HOST defaults to 127.0.0.1: all interfaces only when asked \
          (tcp:0.0.0.0:PORT). Any number of clients may connect, up to --max-connections; each \
          connection's lines are kept whole, and a last line without a newline is printed when the \
-         client closes. tcp:0 picks a free port and names it on stderr. Label: the spec.",
+         client closes. A connection using RFC 6587 octet-counting framing (logger --octet-count, \
+         rsyslog) is detected and unframed into one line per message. tcp:0 picks a free port \
+         and names it on stderr. Label: the spec.",
+    );
+    item(
+        roff,
+        "udp:[HOST:]PORT",
+        "A UDP socket (syslog over UDP): each datagram is split into lines; a datagram without a \
+         final newline is one line. HOST defaults to 127.0.0.1. Label: the spec.",
+    );
+    item(
+        roff,
+        "unix:PATH",
+        "A Unix stream socket listener, with the same rules per connection as TCP. The socket \
+         file is created owner-only (0600) and removed on exit; a stale one left by a dead \
+         program is replaced, a live socket or another file at PATH is an error.",
+    );
+    item(
+        roff,
+        "cmd:COMMAND",
+        "Runs sh -c COMMAND in a process group of its own; its stdout and stderr lines. The source \
+         ends when the command exits (a non-zero status is noted). Detaching it, or quitting, \
+         terminates the whole process group. Label: the spec.",
+    );
+    item(
+        roff,
+        "GLOB",
+        "A path with wildcards (*, ?, [...]) in its file name, quoted so that the shell leaves it \
+         alone ('logs/*.log'): every matching file is a source of its own, labelled with its \
+         path, also files that appear later (read from their first line). Files that are deleted \
+         end. With LABEL=, files are labelled LABEL:NAME.",
     );
     item(
         roff,
@@ -194,6 +224,10 @@ fn examples(roff: &mut Roff) {
         ("echo hello | nc -q0 127.0.0.1 9000", "Send that port a line."),
         ("make 2>&1 | mux-tail build=- app.log", "Standard input beside a file."),
         ("mux-tail -n 0 app.log | grep -i error", "Only new lines, piped; keys still work."),
+        (
+            "mux-tail 'logs/*.log' udp:5514 cmd:'journalctl -f'",
+            "A glob, syslog over UDP, a command.",
+        ),
         ("mux-tail -e error -e warn -v healthcheck a.log", "Errors and warnings, without noise."),
         ("mux-tail --json a.log tcp:9000 | jq .line", "One JSON object per line."),
         ("mux-tail --format '{time} {label}: {line}' a.log", "A layout of your own."),

@@ -182,13 +182,14 @@ mod tests {
     use super::*;
 
     fn m(pattern: &str, name: &str) -> bool {
-        Pattern { prefix: String::new(), name: pattern.as_bytes().to_vec() }.matches(name.as_bytes())
+        Pattern { prefix: String::new(), name: pattern.as_bytes().to_vec() }
+            .matches(name.as_bytes())
     }
 
     #[test]
     fn wildcards() {
         assert!(m("*.log", "app.log"));
-        assert!(m("*.log", ".log") == false, "hidden files need a leading dot");
+        assert!(!m("*.log", ".log"), "hidden files need a leading dot");
         assert!(m(".*.log", ".x.log"));
         assert!(!m("*.log", "app.log.1"));
         assert!(m("app-?.log", "app-1.log"));

@@ -294,7 +294,9 @@ mod tests {
         out.extend(lines.finish());
         let text = out
             .iter()
-            .flat_map(|b| b.iter().map(|l| String::from_utf8_lossy(l).into_owned()).collect::<Vec<_>>())
+            .flat_map(|b| {
+                b.iter().map(|l| String::from_utf8_lossy(l).into_owned()).collect::<Vec<_>>()
+            })
             .collect();
         (text, octets)
     }

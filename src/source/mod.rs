@@ -402,7 +402,10 @@ mod tests {
         assert_eq!(error("udp:x"), "udp:x: invalid port 'x'");
         assert_eq!(error("unix:"), "unix:: missing socket path");
         assert_eq!(error("cmd: "), "cmd: : missing command");
-        assert_eq!(error("lo*gs/*.log"), "lo*gs/*.log: wildcards are allowed in the file name only");
+        assert_eq!(
+            error("lo*gs/*.log"),
+            "lo*gs/*.log: wildcards are allowed in the file name only"
+        );
     }
 
     #[test]

@@ -6,7 +6,6 @@
 //! a live socket or any other file at the path is an error.
 
 use std::io;
-use std::os::fd::OwnedFd;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -52,7 +51,7 @@ fn bind(path: &Path) -> anyhow::Result<UnixListener> {
     cleanup::add_socket(path.to_path_buf());
     owner_only?;
     rustix::net::listen(&fd, BACKLOG as i32)?;
-    let std_listener = std::os::unix::net::UnixListener::from(OwnedFd::from(fd));
+    let std_listener = std::os::unix::net::UnixListener::from(fd);
     Ok(UnixListener::from_std(std_listener)?)
 }
 

@@ -373,3 +373,28 @@ fn status_line_is_laid_out_again_when_the_terminal_is_resized() {
     t.wait_screen("\x1b[1;19r");
     t.wait_screen("\x1b[20;1H\x1b[2K\x1b[7m[1] a.log | ? help");
 }
+
+#[test]
+fn detaching_a_command_ends_its_whole_process_group() {
+    let env = TestEnv::new();
+    let t = OnTerminal::start(
+        &env,
+        &["cmd:sleep 1000 & echo $$ $! > pids.tmp; mv pids.tmp pids; echo started; sleep 1001"],
+    );
+    t.wait_screen("started\r\n");
+    let pids: Vec<i32> = std::fs::read_to_string(env.path("pids"))
+        .unwrap()
+        .split_whitespace()
+        .map(|p| p.parse().unwrap())
+        .collect();
+    let alive = |pid: i32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|s| !s.rsplit(") ").next().is_some_and(|r| r.starts_with('Z')))
+    };
+    assert!(pids.iter().all(|&p| alive(p)));
+    t.keys("l");
+    t.wait_screen("following");
+    t.keys("d1");
+    t.wait_screen("detached [1]");
+    wait_until("the command's processes to end", || pids.iter().all(|&p| !alive(p)));
+}

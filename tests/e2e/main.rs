@@ -5,6 +5,7 @@ mod util;
 mod cli;
 mod files;
 mod keys;
+mod more_sources;
 mod output;
 mod shaping;
 mod sockets;

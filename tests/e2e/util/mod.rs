@@ -208,6 +208,29 @@ impl Collected {
         std::mem::take(&mut self.state.0.lock().unwrap().0)
     }
 
+    /// Whether the peer program `name` (jq, zsh, rsyslogd…) is installed. Without it the test is
+    /// skipped with a note — unless MUX_TAIL_REQUIRE_PEERS is set (as CI does), where it fails.
+    pub fn peer(name: &str) -> bool {
+        let found = peer_path(name).is_some();
+        if !found {
+            assert!(
+                std::env::var_os("MUX_TAIL_REQUIRE_PEERS").is_none(),
+                "{name} is required (MUX_TAIL_REQUIRE_PEERS is set) but not installed"
+            );
+            eprintln!("skipped: {name} is not installed");
+        }
+        found
+    }
+
+    /// Where the program `name` is installed (PATH, then the sbin directories).
+    pub fn peer_path(name: &str) -> Option<PathBuf> {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        std::env::split_paths(&path)
+            .chain(["/usr/sbin", "/sbin"].map(PathBuf::from))
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    }
+
     /// Waits until `cond` holds for the bytes read so far; panics with `what` after the deadline.
     pub fn wait_for(&self, what: &str, cond: impl Fn(&[u8]) -> bool) {
         let (lock, cv) = &*self.state;
@@ -263,6 +286,15 @@ impl Running {
         self.stderr.wait_for(&format!("{needle:?} on stderr"), |b| contains(b, needle.as_bytes()));
     }
 
+    /// The port of the source given as `spec` (such as `udp:0`), from its note on stderr.
+    pub fn port_of(&self, spec: &str) -> u16 {
+        let prefix = format!("mux-tail: {spec}: listening on ");
+        self.stderr.wait_for(&prefix, |b| contains(b, prefix.as_bytes()));
+        let text = self.stderr_string();
+        let line = text.lines().find(|l| l.starts_with(&prefix)).unwrap();
+        line.rsplit(':').next().unwrap().trim().parse().unwrap()
+    }
+
     /// The port a `tcp:0` source listens on, from its note on stderr (the n-th such note).
     pub fn port(&self, nth: usize) -> u16 {
         port_from(&self.stderr, nth)
@@ -304,8 +336,31 @@ impl Drop for Running {
     }
 }
 
+/// Whether the peer program `name` (jq, zsh, rsyslogd…) is installed. Without it the test is
+/// skipped with a note — unless MUX_TAIL_REQUIRE_PEERS is set (as CI does), where it fails.
+pub fn peer(name: &str) -> bool {
+    let found = peer_path(name).is_some();
+    if !found {
+        assert!(
+            std::env::var_os("MUX_TAIL_REQUIRE_PEERS").is_none(),
+            "{name} is required (MUX_TAIL_REQUIRE_PEERS is set) but not installed"
+        );
+        eprintln!("skipped: {name} is not installed");
+    }
+    found
+}
+
+/// Where the program `name` is installed (PATH, then the sbin directories).
+pub fn peer_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin"].map(PathBuf::from))
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
 /// Waits until `cond` holds (checked every few milliseconds), within the deadline.
-pub fn wait_until(what: &str, cond: impl Fn() -> bool) {
+pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
     let end = Instant::now() + DEADLINE;
     while !cond() {
         assert!(Instant::now() < end, "timed out waiting for {what}");
