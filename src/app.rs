@@ -22,11 +22,8 @@ pub fn run(config: Config) -> anyhow::Result<ExitCode> {
         cleanup::run();
         default(info);
     }));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("mux-tail worker")
-        .enable_all()
-        .build()?;
+    raise_fd_limit();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let result = runtime.block_on(async {
         let (feedback, tty) = keys_setup(&config)?;
         // Before any key can be pressed: Ctrl-Z must find its handler in place.
@@ -48,6 +45,17 @@ pub fn run(config: Config) -> anyhow::Result<ExitCode> {
     // Threads blocked in reads (stdin, keys) must not hold the exit up.
     runtime.shutdown_background();
     result
+}
+
+/// Raises the soft limit on open files to the hard limit: every file, connection and watch
+/// holds a descriptor, and a thousand sources should not fail for the default 1024.
+fn raise_fd_limit() {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        limit.current = limit.maximum;
+        let _ = setrlimit(Resource::Nofile, limit);
+    }
 }
 
 /// Decides where key feedback goes and opens the terminal for keys.

@@ -4,25 +4,12 @@
 //! 0 when every source ended (or the reader of stdout went away), 1 when a source could not
 //! start or the output failed, 2 on a usage error, 128+N on signal N.
 
-mod app;
-mod cli;
-mod config;
-mod filter;
-mod keys;
-mod lines;
-mod messages;
-mod mux;
-mod output;
-mod render;
-mod source;
-mod term;
-
 use std::io;
 use std::process::ExitCode;
 
 use clap::Parser;
-
-use crate::config::{Config, ConfigError, Environment};
+use mux_tail::config::{Config, ConfigError, Environment};
+use mux_tail::{app, cli, messages};
 
 fn main() -> ExitCode {
     let args = cli::Args::parse();

@@ -366,22 +366,37 @@ fn json_line(out: &mut Vec<u8>, source: &Source, line: &[u8], time: &str, peer: 
 /// terminal.
 fn json_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
-    for c in s.chars() {
-        match c {
-            '"' => out.extend_from_slice(b"\\\""),
-            '\\' => out.extend_from_slice(b"\\\\"),
-            '\n' => out.extend_from_slice(b"\\n"),
-            '\r' => out.extend_from_slice(b"\\r"),
-            '\t' => out.extend_from_slice(b"\\t"),
-            '\0'..='\x1f' | '\x7f'..='\u{9f}' | '\u{2028}' | '\u{2029}' => {
-                out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes())
-            }
-            _ => {
-                let mut buf = [0; 4];
-                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-            }
+    let bytes = s.as_bytes();
+    let mut run = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        // Printable ASCII other than `"` and `\` is copied in runs.
+        if (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\' {
+            i += 1;
+            continue;
         }
+        let c = s[i..].chars().next().expect("inside the string");
+        let escape: Option<&[u8]> = match c {
+            '"' => Some(b"\\\""),
+            '\\' => Some(b"\\\\"),
+            '\n' => Some(b"\\n"),
+            '\r' => Some(b"\\r"),
+            '\t' => Some(b"\\t"),
+            _ => None,
+        };
+        let numeric = matches!(c, '\0'..='\x1f' | '\x7f'..='\u{9f}' | '\u{2028}' | '\u{2029}');
+        if escape.is_some() || numeric {
+            out.extend_from_slice(&bytes[run..i]);
+            match escape {
+                Some(e) => out.extend_from_slice(e),
+                None => out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes()),
+            }
+            run = i + c.len_utf8();
+        }
+        i += c.len_utf8();
     }
+    out.extend_from_slice(&bytes[run..]);
     out.push(b'"');
 }
 

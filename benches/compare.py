@@ -1,0 +1,566 @@
+#!/usr/bin/env python3
+"""Whole-program comparison of mux-tail with the tools it replaces, in one run.
+
+    python3 benches/compare.py            # everything (a few minutes)
+    python3 benches/compare.py --quick    # smaller workloads, for a smoke test
+    python3 benches/compare.py --only follow,latency
+
+Builds the release binary, then runs it and its peers (GNU `tail -F`, a `tail -F | sed` tagging
+pipeline, `socat`) on the same generated workloads, and prints a Markdown table with ratios.
+Every run also checks that every line arrived whole and in order (peers included: their lost and
+spliced lines are counted, not hidden). Workloads live in /dev/shm (tmpfs, where inotify works).
+Peers come from Debian's packages: `apt-get install coreutils sed socat`.
+"""
+
+import argparse
+import asyncio
+import os
+import re
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "target", "release", "mux-tail")
+LINE = 100  # bytes per generated line, newline included
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def fd_limit():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def spawn(argv, stdout, shell=False, **kw):
+    """A peer or mux-tail, in a process group of its own (so a pipeline ends as one)."""
+    return subprocess.Popen(argv, stdout=stdout, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+                            shell=shell, preexec_fn=lambda: (os.setpgrp(), fd_limit()), **kw)
+
+
+def group_pids(proc):
+    """Every process in the run's process group."""
+    pids = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                if os.getpgid(int(pid)) == proc.pid:
+                    pids.append(int(pid))
+            except OSError:
+                pass
+    return pids
+
+
+def stats(pids):
+    """CPU seconds, context switches and peak RSS (KiB, summed) of processes and their threads."""
+    cpu = switches = rss = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            cpu += (int(fields[11]) + int(fields[12])) / TICK
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/status") as f:
+                    for line in f:
+                        if "ctxt_switches" in line:
+                            switches += int(line.split()[1])
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        rss += int(line.split()[1])
+        except (OSError, IndexError):
+            pass
+    return cpu, switches, rss
+
+
+def stop(proc):
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def wait_size(path, size, timeout):
+    """Waits until the file at `path` holds `size` bytes; returns the time, or None on timeout."""
+    end = time.monotonic() + timeout
+    while True:
+        now = time.monotonic()
+        if os.path.getsize(path) >= size:
+            return now
+        if now > end:
+            return None
+        time.sleep(0.0005)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_lines(path, key, count, width=LINE):
+    """`count` lines of exactly `width` bytes: `KEY SEQ xxx…\\n`, written to `path`."""
+    pad = b"x" * width
+    with open(path, "wb") as f:
+        chunk = []
+        for seq in range(count):
+            head = b"%s %010d " % (key, seq)
+            chunk.append(head + pad[: width - len(head) - 1] + b"\n")
+            if len(chunk) == 10000:
+                f.write(b"".join(chunk))
+                chunk = []
+        f.write(b"".join(chunk))
+
+
+def check(data, tags, count, width):
+    """Counts lost, spliced and out-of-order lines. `tags` maps each key to the prefix its lines
+    carry in the output (b"" when untagged)."""
+    seen = {key: 0 for key in tags}
+    spliced = disorder = 0
+    pattern = re.compile(rb"^(.*?)(\w+) (\d{10}) x*\n\Z")
+    for line in data.splitlines(keepends=True):
+        m = pattern.match(line)
+        key = m and m.group(2)
+        if not m or key not in tags or m.group(1) != tags[key] or len(line) != len(tags[key]) + width:
+            spliced += 1
+            continue
+        seq = int(m.group(3))
+        if seq != seen[key]:
+            disorder += 1
+        seen[key] = seq + 1
+    got = sum(seen.values())
+    return {"lost": max(0, count * len(tags) - got - spliced), "spliced": spliced, "disorder": disorder}
+
+
+# --------------------------------------------------------------------------------------------
+# Workloads
+
+
+def follow(work, nfiles, count):
+    """Files appended as fast as possible; lines/s until every line is out."""
+    keys = [b"f%d" % i for i in range(nfiles)]
+    data = []
+    for i, key in enumerate(keys):
+        path = os.path.join(work, f"data{i}")
+        make_lines(path, key, count)
+        data.append(path)
+    results = {}
+    tools = {
+        "mux-tail": lambda files: [BIN, "--keys=never", "-n", "0", *files],
+        "tail -F": lambda files: ["tail", "-q", "-n", "0", "-F", *files],
+        # Line-buffered output (as a user watching it needs), normal reads.
+        "tail -F | sed": lambda files: " & ".join(
+            f"tail -n 0 -F {f} | stdbuf -oL sed 's|^|[{f}] |'" for f in files) + " & wait",
+    }
+    for name, argv in tools.items():
+        d = tempfile.mkdtemp(dir=work)
+        files = [f"f{i}.log" for i in range(nfiles)]  # relative to d: the labels
+        for f in files:
+            open(os.path.join(d, f), "w").close()
+        out_path = os.path.join(d, "out")
+        tagged = name != "tail -F"
+        tags = {key: (b"[f%d.log] " % i if tagged else b"") for i, key in enumerate(keys)}
+        with open(out_path, "ab") as out:
+            cmd = argv(files)
+            proc = spawn(cmd, out, shell=isinstance(cmd, str), cwd=d)
+        files = [os.path.join(d, f) for f in files]
+        # Ready when a warm-up line from every file is out.
+        for _ in range(100):
+            for f, key in zip(files, keys):
+                with open(f, "ab") as w:
+                    w.write(b"%s %s\n" % (key, b"w" * 20))
+            time.sleep(0.1)
+            with open(out_path, "rb") as o:
+                seen = o.read()
+            if all(b"%s %s" % (k, b"w" * 20) in seen for k in keys):
+                break
+        time.sleep(0.3)
+        base = os.path.getsize(out_path)
+        expected = base + sum(len(tags[k]) + LINE for k in keys) * count
+        start = time.monotonic()
+        writers = [subprocess.Popen(["sh", "-c", f"cat {src} >> {dst}"]) for src, dst in zip(data, files)]
+        done = wait_size(out_path, expected, 120)
+        for w in writers:
+            w.wait()
+        if done is None:
+            time.sleep(1)
+        pids = group_pids(proc)
+        _, _, rss = stats(pids)
+        stop(proc)
+        with open(out_path, "rb") as f:
+            f.seek(base)
+            body = f.read()
+        # The warm-up lines are not part of the check.
+        body = b"".join(l for l in body.splitlines(keepends=True) if b" www" not in l)
+        res = check(body, tags, count, LINE)
+        elapsed = (done or time.monotonic()) - start
+        res.update(rate=count * nfiles / elapsed if done else None, rss=rss)
+        results[name] = res
+        shutil.rmtree(d)
+    for path in data:
+        os.remove(path)
+    return results
+
+
+def tcp(work, clients, total):
+    """Clients sending as fast as they can; lines/s until every line is out."""
+    per = total // clients
+    keys = [b"c%02d" % i for i in range(clients)]
+    data = []
+    for i, key in enumerate(keys):
+        path = os.path.join(work, f"client{i}")
+        make_lines(path, key, per)
+        data.append(path)
+    results = {}
+    for name in ["mux-tail", "socat"]:
+        port = free_port()
+        d = tempfile.mkdtemp(dir=work)
+        out_path = os.path.join(d, "out")
+        if name == "mux-tail":
+            cmd = [BIN, "--keys=never", f"net=tcp:{port}"]
+            tag = b"[net] "
+        else:
+            cmd = ["socat", "-u", f"TCP-LISTEN:{port},fork,reuseaddr,backlog=1024", "STDOUT"]
+            tag = b""
+        with open(out_path, "ab") as out:
+            proc = spawn(cmd, out)
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port)).close()
+                break
+            except OSError:
+                time.sleep(0.01)
+        expected = (len(tag) + LINE) * per * clients
+        start = time.monotonic()
+        senders = [subprocess.Popen(["socat", "-u", f"FILE:{p}", f"TCP:127.0.0.1:{port}"]) for p in data]
+        done = wait_size(out_path, expected, 120)
+        for s in senders:
+            s.wait()
+        if done is None:
+            time.sleep(1)
+        _, _, rss = stats(group_pids(proc))
+        stop(proc)
+        with open(out_path, "rb") as f:
+            body = f.read()
+        res = check(body, {k: tag for k in keys}, per, LINE)
+        elapsed = (done or time.monotonic()) - start
+        res.update(rate=per * clients / elapsed if done else None, rss=rss)
+        results[name] = res
+        shutil.rmtree(d)
+    for path in data:
+        os.remove(path)
+    return results
+
+
+def latency(work, lines):
+    """A line appended every 5 ms: time from append to output."""
+    results = {}
+    for name in ["mux-tail", "tail -F"]:
+        d = tempfile.mkdtemp(dir=work)
+        path = os.path.join(d, "app.log")
+        open(path, "w").close()
+        cmd = [BIN, "--keys=never", "-n", "0", path] if name == "mux-tail" else ["tail", "-n", "0", "-F", path]
+        proc = spawn(cmd, subprocess.PIPE)
+        samples = []
+        got = threading.Event()
+
+        def reader():
+            buf = b""
+            fd = proc.stdout.fileno()
+            while True:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    return
+                now = time.monotonic_ns()
+                buf += chunk
+                *done, buf = buf.split(b"\n")
+                for line in done:
+                    stamp = line.rsplit(b" ", 1)[-1]
+                    if stamp.isdigit():
+                        samples.append((now - int(stamp)) / 1e6)
+                got.set()
+
+        t = threading.Thread(target=reader, daemon=True)
+        t.start()
+        with open(path, "ab", buffering=0) as w:
+            while not got.is_set():  # ready?
+                w.write(b"warmup\n")
+                got.wait(0.1)
+            time.sleep(0.1)
+            samples.clear()
+            next_at = time.monotonic()
+            for _ in range(lines):
+                next_at += 0.005
+                time.sleep(max(0, next_at - time.monotonic()))
+                w.write(b"line %d\n" % time.monotonic_ns())
+        end = time.monotonic() + 5
+        while len(samples) < lines and time.monotonic() < end:
+            time.sleep(0.01)
+        stop(proc)
+        s = sorted(samples)
+        results[name] = {
+            "p50": statistics.median(s),
+            "p99": s[int(len(s) * 0.99) - 1],
+            "max": s[-1],
+            "lost": lines - len(s),
+        }
+        shutil.rmtree(d)
+    return results
+
+
+def idle(work, nfiles, seconds):
+    """Idle files: CPU time and context switches over `seconds`."""
+    results = {}
+    for name in ["mux-tail", "tail -F"]:
+        d = tempfile.mkdtemp(dir=work)
+        files = [os.path.join(d, f"f{i}.log") for i in range(nfiles)]
+        for f in files:
+            with open(f, "w") as w:
+                w.write("x\n")
+        cmd = [BIN, "--keys=never", *files] if name == "mux-tail" else ["tail", "-F", *files]
+        proc = spawn(cmd, subprocess.DEVNULL)
+        time.sleep(1)
+        pids = group_pids(proc)
+        cpu0, cs0, _ = stats(pids)
+        time.sleep(seconds)
+        cpu1, cs1, _ = stats(pids)
+        stop(proc)
+        results[name] = {"cpu": cpu1 - cpu0, "switches": cs1 - cs0}
+        shutil.rmtree(d)
+    return results
+
+
+def slow_reader(work, megabytes, rate_mb):
+    """One client floods while stdout is read at `rate_mb` MB/s: peak RSS, every line."""
+    count = megabytes * 1_000_000 // LINE
+    src = os.path.join(work, "flood")
+    make_lines(src, b"s", count)
+    results = {}
+    for name in ["mux-tail", "socat"]:
+        port = free_port()
+        if name == "mux-tail":
+            cmd, tag = [BIN, "--keys=never", "--no-label", f"tcp:{port}"], b""
+        else:
+            cmd, tag = ["socat", "-u", f"TCP-LISTEN:{port},reuseaddr", "STDOUT"], b""
+        proc = spawn(cmd, subprocess.PIPE)
+        time.sleep(0.3)
+        sender = subprocess.Popen(["socat", "-u", f"FILE:{src}", f"TCP:127.0.0.1:{port}"])
+        fd = proc.stdout.fileno()
+        received = 0
+        newlines = 0
+        start = time.monotonic()
+        while newlines < count:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            received += len(chunk)
+            newlines += chunk.count(b"\n")
+            # Keep to the rate.
+            ahead = received / (rate_mb * 1e6) - (time.monotonic() - start)
+            if ahead > 0:
+                time.sleep(ahead)
+        peak = stats([proc.pid])[2]  # VmHWM: the peak over the whole run
+        sender.wait()
+        stop(proc)
+        results[name] = {"rss": peak, "lost": count - newlines, "bytes_ok": received == count * LINE}
+    os.remove(src)
+    return results
+
+
+def many_files(work, nfiles):
+    """A thousand files: time until the first line of each is out, RSS."""
+    results = {}
+    for name in ["mux-tail", "tail -F"]:
+        d = tempfile.mkdtemp(dir=work)
+        files = [os.path.join(d, f"f{i:04d}.log") for i in range(nfiles)]
+        for f in files:
+            with open(f, "w") as w:
+                w.write("first line here\n")
+        out_path = os.path.join(d, "out")
+        cmd = [BIN, "--keys=never", "-n", "1", *files] if name == "mux-tail" else ["tail", "-q", "-n", "1", "-F", *files]
+        with open(out_path, "ab") as out:
+            start = time.monotonic()
+            proc = spawn(cmd, out)
+        end = time.monotonic() + 60
+        while open(out_path, "rb").read().count(b"\n") < nfiles and time.monotonic() < end:
+            time.sleep(0.001)
+        elapsed = time.monotonic() - start
+        lines = open(out_path, "rb").read().count(b"\n")
+        # Then every file is followed: one more line each.
+        for f in files:
+            with open(f, "a") as w:
+                w.write("second line\n")
+        end = time.monotonic() + 30
+        while open(out_path, "rb").read().count(b"\n") < 2 * nfiles and time.monotonic() < end:
+            time.sleep(0.01)
+        lines = open(out_path, "rb").read().count(b"\n")
+        _, _, rss = stats(group_pids(proc))
+        stop(proc)
+        results[name] = {"time": elapsed, "lines": lines, "expected": 2 * nfiles, "rss": rss}
+        shutil.rmtree(d)
+    return results
+
+
+async def burst_clients(port, clients, lines):
+    async def one(i):
+        try:
+            r, w = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 10)
+            w.write(b"".join(b"client %04d line %d\n" % (i, j) for j in range(lines)))
+            await w.drain()
+            w.close()
+            await w.wait_closed()
+            return True
+        except (OSError, asyncio.TimeoutError):
+            return False
+    return await asyncio.gather(*(one(i) for i in range(clients)))
+
+
+def many_clients(work, clients, lines):
+    """A thousand clients connecting at once, ten lines each: lines delivered, RSS."""
+    results = {}
+    for name in ["mux-tail", "socat"]:
+        port = free_port()
+        d = tempfile.mkdtemp(dir=work)
+        out_path = os.path.join(d, "out")
+        if name == "mux-tail":
+            cmd = [BIN, "--keys=never", "--no-label", f"tcp:{port}"]
+        else:
+            cmd = ["socat", "-u", f"TCP-LISTEN:{port},fork,reuseaddr", "STDOUT"]  # default backlog
+        with open(out_path, "ab") as out:
+            proc = spawn(cmd, out)
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port)).close()
+                break
+            except OSError:
+                time.sleep(0.01)
+        start = time.monotonic()
+        asyncio.run(burst_clients(port, clients, lines))
+        end = time.monotonic() + 10
+        while open(out_path, "rb").read().count(b"\n") < clients * lines and time.monotonic() < end:
+            time.sleep(0.01)
+        elapsed = time.monotonic() - start
+        got = open(out_path, "rb").read().count(b"\n")
+        _, _, rss = stats(group_pids(proc))
+        stop(proc)
+        results[name] = {"lines": got, "expected": clients * lines, "rss": rss, "time": elapsed}
+        shutil.rmtree(d)
+    return results
+
+
+# --------------------------------------------------------------------------------------------
+# Report
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return "n/a"
+    return f"{a / b:.2f}x"
+
+
+def fmt_rate(r):
+    return f"{r / 1e6:.2f}M lines/s" if r else "incomplete"
+
+
+def integrity(res):
+    return f"lost {res['lost']}, spliced {res['spliced']}, out of order {res['disorder']}"
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="smaller workloads (a smoke test)")
+    p.add_argument("--only", default="", help="comma-separated: follow,tcp,latency,idle,slow,files,clients")
+    p.add_argument("--no-build", action="store_true", help="use target/release/mux-tail as it is")
+    args = p.parse_args()
+    only = set(filter(None, args.only.split(",")))
+    want = lambda name: not only or name in only
+    for tool in ["tail", "sed", "socat"]:
+        if not shutil.which(tool):
+            sys.exit(f"{tool} is needed: apt-get install coreutils sed socat")
+    if not args.no_build:
+        subprocess.run(["cargo", "build", "--release", "--locked"], cwd=ROOT, check=True)
+    fd_limit()
+    q = args.quick
+    rows = []
+    work = tempfile.mkdtemp(prefix="mux-tail-bench-", dir="/dev/shm")
+    try:
+        if want("follow"):
+            n = 200_000 if q else 2_000_000
+            for nfiles in (1, 4):
+                r = follow(work, nfiles, n)
+                m, t, s = r["mux-tail"], r["tail -F"], r["tail -F | sed"]
+                rows.append((f"follow, {nfiles} file{'s' if nfiles > 1 else ''}, {n:,} lines each",
+                             f"{fmt_rate(m['rate'])}; {integrity(m)}",
+                             f"tail -F: {fmt_rate(t['rate'])}; {integrity(t)}<br>tail\\|sed: {fmt_rate(s['rate'])}; {integrity(s)}",
+                             f"{ratio(m['rate'], t['rate'])} tail -F, {ratio(m['rate'], s['rate'])} tail\\|sed",
+                             "≥ 1.0× tail -F" + (", zero spliced" if nfiles > 1 else "")))
+        if want("tcp"):
+            n = 200_000 if q else 2_000_000
+            for clients in (1, 16):
+                r = tcp(work, clients, n)
+                m, s = r["mux-tail"], r["socat"]
+                rows.append((f"TCP, {clients} client{'s' if clients > 1 else ''}, {n:,} lines",
+                             f"{fmt_rate(m['rate'])}; {integrity(m)}",
+                             f"socat: {fmt_rate(s['rate'])}; {integrity(s)}",
+                             ratio(m["rate"], s["rate"]), "≥ 1.0× socat, zero spliced"))
+        if want("latency"):
+            r = latency(work, 200 if q else 1000)
+            m, t = r["mux-tail"], r["tail -F"]
+            rows.append(("latency, a line every 5 ms",
+                         f"p50 {m['p50']:.3f} ms, p99 {m['p99']:.3f} ms, max {m['max']:.3f} ms, lost {m['lost']}",
+                         f"tail -F: p50 {t['p50']:.3f} ms, p99 {t['p99']:.3f} ms, max {t['max']:.3f} ms",
+                         f"p99 {ratio(m['p99'], t['p99'])}", "p99 ≤ 1.5× tail -F and < 1 ms"))
+        if want("idle"):
+            secs = 3 if q else 10
+            r = idle(work, 50, secs)
+            m, t = r["mux-tail"], r["tail -F"]
+            rows.append((f"idle, 50 files, {secs} s",
+                         f"CPU {m['cpu']:.2f} s, {m['switches']} context switches",
+                         f"tail -F: CPU {t['cpu']:.2f} s, {t['switches']} context switches",
+                         f"{m['switches']} vs {t['switches']} switches", "0 context switches"))
+        if want("slow"):
+            mb = 50 if q else 500
+            r = slow_reader(work, mb, 20)
+            m, s = r["mux-tail"], r["socat"]
+            rows.append((f"slow reader, {mb} MB at 20 MB/s",
+                         f"peak RSS {m['rss'] / 1024:.1f} MB, lost {m['lost']}",
+                         f"socat: peak RSS {s['rss'] / 1024:.1f} MB, lost {s['lost']}",
+                         ratio(m["rss"], s["rss"]) + " RSS", "≤ 16 MB RSS, 0 lost"))
+        if want("files"):
+            r = many_files(work, 1000)
+            m, t = r["mux-tail"], r["tail -F"]
+            rows.append(("1,000 files",
+                         f"all followed in {m['time']:.3f} s; {m['lines']}/{m['expected']} lines; RSS {m['rss'] / 1024:.1f} MB",
+                         f"tail -F: {t['time']:.3f} s; {t['lines']}/{t['expected']} lines; RSS {t['rss'] / 1024:.1f} MB",
+                         f"{ratio(m['time'], t['time'])} time", "≤ 2× tail -F; RSS ≤ 32 MB"))
+        if want("clients"):
+            r = many_clients(work, 1000, 10)
+            m, s = r["mux-tail"], r["socat"]
+            rows.append(("1,000 TCP clients at once, 10 lines each",
+                         f"{m['lines']}/{m['expected']} lines ({m['expected'] - m['lines']} lost); RSS {m['rss'] / 1024:.1f} MB",
+                         f"socat: {s['lines']}/{s['expected']} lines ({s['expected'] - s['lines']} lost); RSS {s['rss'] / 1024:.1f} MB",
+                         "", "0 lost; RSS ≤ 64 MB"))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print()
+    print(f"machine: {os.cpu_count()} cores, {os.uname().release}; {time.strftime('%Y-%m-%d %H:%M')}")
+    print()
+    print("| workload | mux-tail | peer | ratio | target |")
+    print("|---|---|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    main()
