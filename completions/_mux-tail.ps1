@@ -26,6 +26,7 @@ Register-ArgumentCompleter -Native -CommandName 'mux-tail' -ScriptBlock {
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour labels: auto, always, never')
             [CompletionResult]::new('--max-line-bytes', '--max-line-bytes', [CompletionResultType]::ParameterName, 'Cut longer lines into pieces of this size')
             [CompletionResult]::new('--max-connections', '--max-connections', [CompletionResultType]::ParameterName, 'Open connections allowed per listener')
+            [CompletionResult]::new('--allow', '--allow', [CompletionResultType]::ParameterName, 'Accept TCP and UDP senders from CIDR only (repeatable)')
             [CompletionResult]::new('--keys', '--keys', [CompletionResultType]::ParameterName, 'Read keys from the terminal: auto, always, never')
             [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'Keep lines matching REGEX (repeatable: any)')
             [CompletionResult]::new('--grep', '--grep', [CompletionResultType]::ParameterName, 'Keep lines matching REGEX (repeatable: any)')

@@ -23,7 +23,7 @@ _mux__tail() {
 
     case "${cmd}" in
         mux__tail)
-            opts="-n -e -v -i -t -h -V --lines --no-follow --color --no-label --max-line-bytes --max-connections --keys --grep --exclude --ignore-case --highlight --format --timestamps --json --generate --help --version"
+            opts="-n -e -v -i -t -h -V --lines --no-follow --color --no-label --max-line-bytes --max-connections --allow --keys --grep --exclude --ignore-case --highlight --format --timestamps --json --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -46,6 +46,10 @@ _mux__tail() {
                     return 0
                     ;;
                 --max-connections)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allow)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -23,6 +23,7 @@ set edit:completion:arg-completer[mux-tail] = {|@words|
             cand --color 'Colour labels: auto, always, never'
             cand --max-line-bytes 'Cut longer lines into pieces of this size'
             cand --max-connections 'Open connections allowed per listener'
+            cand --allow 'Accept TCP and UDP senders from CIDR only (repeatable)'
             cand --keys 'Read keys from the terminal: auto, always, never'
             cand -e 'Keep lines matching REGEX (repeatable: any)'
             cand --grep 'Keep lines matching REGEX (repeatable: any)'

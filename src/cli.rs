@@ -3,6 +3,7 @@
 use clap::{CommandFactory, Parser, ValueEnum};
 
 use crate::config::{parse_initial, parse_size};
+use crate::source::allow::Cidr;
 use crate::source::Initial;
 
 mod man;
@@ -112,6 +113,15 @@ pub struct Args {
     /// Connections beyond N are closed at once, with a note on stderr, while the open ones go on.
     #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
+
+    /// Accept TCP and UDP senders from CIDR only (repeatable).
+    ///
+    /// Only peers in one of these networks (`10.0.0.0/8`, `192.168.1.7`, `fd00::/8`) may send to
+    /// tcp: and udp: sources; others are refused, counted in the list key (l), and noted once.
+    /// Without --allow, any peer that can reach the listening address may send — and the
+    /// default address, 127.0.0.1, is reachable from this host only.
+    #[arg(long, value_name = "CIDR")]
+    pub allow: Vec<Cidr>,
 
     /// Read keys from the terminal: auto, always, never.
     ///

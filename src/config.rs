@@ -156,6 +156,7 @@ impl Config {
                 max_line_bytes: args.max_line_bytes,
                 max_connections: args.max_connections as usize,
                 end_when_gone: false,
+                allow: args.allow.into(),
             },
             style: Style { label: !args.no_label, color, terminal: env.stdout_tty },
             keys,

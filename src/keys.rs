@@ -200,6 +200,9 @@ impl KeyParser {
             b'l' => out.push(Command::List),
             b'?' | b'h' => out.push(Command::Help),
             b'q' => out.push(Command::Quit),
+            // Only in debug builds: tests check that a panic gives the terminal back.
+            #[cfg(debug_assertions)]
+            b'!' => out.push(Command::Panic),
             _ => {}
         }
     }

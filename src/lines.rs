@@ -32,6 +32,11 @@ impl Batch {
         self.lines.len()
     }
 
+    /// Whether the batch holds no line (all were filtered out).
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
     /// The lines' contents, in order, without their line endings.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = &[u8]> + '_ {
         self.lines.iter().map(move |&[s, e]| &self.data[s as usize..e as usize])
@@ -72,8 +77,27 @@ impl Splitter {
     ///
     /// Append to it (`BufMut`), then call [`Splitter::take_batch`].
     pub fn read_buf(&mut self) -> &mut BytesMut {
-        self.buf.reserve(self.read_size);
+        self.make_room();
         &mut self.buf
+    }
+
+    /// Makes room for one read. While a long line builds up, the buffer grows no further than a
+    /// full piece and one read: every batch cut from it holds its allocation while queued, so
+    /// the allocation, not only the line, is what must stay bounded.
+    fn make_room(&mut self) {
+        let need = self.read_size;
+        let (len, cap) = (self.buf.len(), self.buf.capacity());
+        if cap - len >= need {
+            return;
+        }
+        if len < MAX_READ {
+            self.buf.reserve(need);
+            return;
+        }
+        let cap = (len + need).max((2 * cap).min(self.max + 1 + need));
+        let mut fresh = BytesMut::with_capacity(cap);
+        fresh.extend_from_slice(&self.buf);
+        self.buf = fresh;
     }
 
     /// Reports how many bytes the last read into [`Splitter::read_buf`] delivered, so that the
@@ -88,7 +112,7 @@ impl Splitter {
     /// returns the number of bytes read, 0 at end of input.
     pub fn read_from(&mut self, fd: BorrowedFd<'_>, offset: Option<u64>) -> io::Result<usize> {
         let want = self.read_size;
-        self.buf.reserve(want);
+        self.make_room();
         let spare = self.buf.spare_capacity_mut();
         let room = want.min(spare.len());
         let spare = &mut spare[..room];

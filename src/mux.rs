@@ -60,6 +60,9 @@ pub enum Command {
     Quit,
     /// Show a prompt being typed (`None`: the prompt closed).
     Prompt(Option<String>),
+    /// Panic, to test that a panic restores the terminal (debug builds only).
+    #[cfg(debug_assertions)]
+    Panic,
 }
 
 /// Where a source stands.
@@ -350,7 +353,7 @@ impl Mux {
                 if let Some(re) = &self.filter {
                     lines.batch.retain(|line| re.is_match(line));
                 }
-                if lines.batch.len() == 0 {
+                if lines.batch.is_empty() {
                     return;
                 }
                 if self.paused {
@@ -394,6 +397,8 @@ impl Mux {
     async fn command(&mut self, cmd: Command) -> bool {
         match cmd {
             Command::Quit => return true,
+            #[cfg(debug_assertions)]
+            Command::Panic => panic!("panic asked for with the debug key"),
             Command::Prompt(prompt) => {
                 self.prompt = prompt;
                 self.show_prompt();
@@ -503,8 +508,8 @@ impl Mux {
 
     fn list(&self) -> Vec<String> {
         let mut rows = vec![format!(
-            "{:>4}  {:<24} {:<10} {:>10} {:>12} {:>6}",
-            "#", "label", "state", "lines", "bytes", "open"
+            "{:>4}  {:<24} {:<10} {:>10} {:>12} {:>6} {:>8}",
+            "#", "label", "state", "lines", "bytes", "open", "refused"
         )];
         for (id, s) in self.sources.iter().enumerate() {
             let state = match s.state {
@@ -528,14 +533,21 @@ impl Mux {
                     .to_string(),
                 _ => String::new(),
             };
+            let refused = match s.spec.kind {
+                SourceKind::Tcp(_) | SourceKind::Unix(_) | SourceKind::Udp(_) => {
+                    s.status.refused.load(Ordering::Relaxed).to_string()
+                }
+                _ => String::new(),
+            };
             rows.push(format!(
-                "{:>4}  {:<24} {:<10} {:>10} {:>12} {:>6}",
+                "{:>4}  {:<24} {:<10} {:>10} {:>12} {:>6} {:>8}",
                 id + 1,
                 safe(&s.spec.label),
                 state,
                 s.lines,
                 s.bytes,
-                conns
+                conns,
+                refused
             ));
         }
         if self.paused {

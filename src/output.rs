@@ -20,7 +20,7 @@ use crate::source::Arrival;
 /// Bytes collected before a write.
 const WRITE_SIZE: usize = 64 * 1024;
 /// Messages the writer's queue holds before the mux waits.
-const QUEUE: usize = 16;
+const QUEUE: usize = 8;
 
 /// What the mux sends to the writer.
 #[derive(Debug)]

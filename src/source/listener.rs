@@ -13,6 +13,7 @@
 
 use std::future::Future;
 use std::io;
+use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,7 +21,8 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::task::JoinSet;
 
-use super::{Emitter, Peer, SourceStatus};
+use super::allow::allowed;
+use super::{Emitter, Peer, SourceOptions, SourceStatus};
 use crate::lines::Splitter;
 
 /// Pending connections the kernel may queue (it caps this at `net.core.somaxconn`): enough for
@@ -35,56 +37,86 @@ pub trait Listener: Send + 'static {
     /// An accepted connection.
     type Conn: AsyncRead + Unpin + Send + 'static;
 
-    /// Waits for the next connection and names its peer.
-    fn accept(&self) -> impl Future<Output = io::Result<(Self::Conn, Option<Peer>)>> + Send;
+    /// Waits for the next connection; names its peer, with its IP address for network sockets.
+    fn accept(
+        &self,
+    ) -> impl Future<Output = io::Result<(Self::Conn, Option<Peer>, Option<IpAddr>)>> + Send;
 }
 
 impl Listener for tokio::net::TcpListener {
     type Conn = tokio::net::TcpStream;
 
-    async fn accept(&self) -> io::Result<(Self::Conn, Option<Peer>)> {
+    async fn accept(&self) -> io::Result<(Self::Conn, Option<Peer>, Option<IpAddr>)> {
         let (conn, peer) = tokio::net::TcpListener::accept(self).await?;
-        Ok((conn, Some(Arc::from(peer.to_string()))))
+        Ok((conn, Some(Arc::from(peer.to_string())), Some(peer.ip())))
     }
 }
 
 impl Listener for tokio::net::UnixListener {
     type Conn = tokio::net::UnixStream;
 
-    async fn accept(&self) -> io::Result<(Self::Conn, Option<Peer>)> {
+    async fn accept(&self) -> io::Result<(Self::Conn, Option<Peer>, Option<IpAddr>)> {
         let (conn, _) = tokio::net::UnixListener::accept(self).await?;
         // Unix clients have no address: name them by process.
         let peer = conn.peer_cred().ok().and_then(|c| c.pid()).map(|pid| format!("pid {pid}"));
-        Ok((conn, peer.map(Arc::from)))
+        Ok((conn, peer.map(Arc::from), None))
     }
 }
 
+/// Counts a refusal; says so for the 1st, 10th, 100th… (a flood of refusals is not a flood of
+/// notes). `Err` when the source was detached.
+pub async fn refuse(
+    emit: &Emitter,
+    what: &str,
+    from: Option<&str>,
+    why: &str,
+) -> Result<(), super::Detached> {
+    let n = emit.status.refused.fetch_add(1, Ordering::Relaxed) + 1;
+    let mut m = n;
+    while m.is_multiple_of(10) {
+        m /= 10;
+    }
+    if m == 1 {
+        let from = from.map(|p| format!(" from {p}")).unwrap_or_default();
+        let so_far = if n > 1 { format!(" ({n} refused so far)") } else { String::new() };
+        emit.note(format!("refused {what}{from}: {why}{so_far}")).await?;
+    }
+    Ok(())
+}
+
 /// Accepts connections until the stream is dropped (which aborts this task).
-pub async fn accept_loop<L: Listener>(
-    listener: L,
-    emit: Emitter,
-    max_connections: usize,
-    max_line_bytes: usize,
-) {
+pub async fn accept_loop<L: Listener>(listener: L, emit: Emitter, opts: SourceOptions) {
     let mut conns = JoinSet::new();
+    let max_connections = opts.max_connections;
+    let mut starved = false;
     loop {
         tokio::select! {
             res = listener.accept() => match res {
-                Ok((conn, peer)) => {
-                    if conns.len() >= max_connections {
+                Ok((conn, peer, ip)) => {
+                    starved = false;
+                    let refusal = if ip.is_some_and(|ip| !allowed(&opts.allow, ip)) {
+                        Some("not in --allow".to_string())
+                    } else if conns.len() >= max_connections {
+                        Some(format!("{max_connections} open (--max-connections)"))
+                    } else {
+                        None
+                    };
+                    if let Some(why) = refusal {
                         drop(conn);
-                        let from = peer.as_deref().map(|p| format!(" from {p}")).unwrap_or_default();
-                        let msg = format!(
-                            "refused a connection{from}: {max_connections} open (--max-connections)"
-                        );
-                        if emit.note(msg).await.is_err() {
+                        if refuse(&emit, "a connection", peer.as_deref(), &why).await.is_err() {
                             return;
                         }
                         continue;
                     }
-                    conns.spawn(connection(conn, peer, emit.clone(), max_line_bytes));
+                    conns.spawn(connection(conn, peer, emit.clone(), opts.max_line_bytes));
                 }
                 Err(e) if is_out_of_resources(&e) => {
+                    if !std::mem::replace(&mut starved, true) {
+                        let msg = format!("cannot accept connections: {e}; waiting for some to close");
+                        if emit.note(msg).await.is_err() {
+                            return;
+                        }
+                    }
                     // Connections stay queued in the backlog; try again once fds may be free.
                     tokio::time::sleep(ACCEPT_BACKOFF).await;
                 }

@@ -6,6 +6,7 @@
 //! everything the source holds (watch, file, listener, connections). The bounded channel is the
 //! backpressure path: a producer whose stream is not being read stops reading its input.
 
+pub mod allow;
 pub mod cleanup;
 pub mod cmd;
 pub mod file;
@@ -21,7 +22,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::SystemTime;
@@ -34,7 +35,7 @@ use tokio_stream::Stream;
 use crate::lines::Batch;
 
 /// How many events may wait in one source's channel before its producer pauses.
-const CHANNEL_EVENTS: usize = 8;
+const CHANNEL_EVENTS: usize = 4;
 
 /// One SOURCE argument, parsed and validated.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -222,6 +223,8 @@ pub struct SourceOptions {
     /// A file's source ends once the file is deleted (files found by a glob), instead of
     /// waiting for it to come back.
     pub end_when_gone: bool,
+    /// Peers allowed to send to TCP and UDP sources (empty: any that can reach them).
+    pub allow: Arc<[allow::Cidr]>,
 }
 
 /// Where reading an existing file starts (`-n`).
@@ -240,6 +243,8 @@ pub struct SourceStatus {
     pub waiting: AtomicBool,
     /// Open connections of a listener.
     pub connections: AtomicUsize,
+    /// Connections (or datagrams) refused: over the limit, or from a peer not allowed.
+    pub refused: AtomicU64,
 }
 
 /// The sending half a producer uses; every send waits while the mux is behind.

@@ -11,12 +11,12 @@ use super::{SourceOptions, SourceStream};
 pub fn open(addr: SocketAddr, opts: &SourceOptions) -> anyhow::Result<SourceStream> {
     let listener = bind(addr)?;
     let local = listener.local_addr()?;
-    let (max_connections, max_line_bytes) = (opts.max_connections, opts.max_line_bytes);
+    let opts = opts.clone();
     Ok(SourceStream::spawn(move |emit| async move {
         if addr.port() == 0 {
             let _ = emit.note(format!("listening on {local}")).await;
         }
-        accept_loop(listener, emit, max_connections, max_line_bytes).await;
+        accept_loop(listener, emit, opts).await;
     }))
 }
 

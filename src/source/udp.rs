@@ -10,6 +10,8 @@ use std::sync::Arc;
 
 use tokio::net::UdpSocket;
 
+use super::allow::allowed;
+use super::listener::refuse;
 use super::{Peer, SourceOptions, SourceStream};
 use crate::lines::Splitter;
 
@@ -26,6 +28,7 @@ pub fn open(addr: SocketAddr, opts: &SourceOptions) -> anyhow::Result<SourceStre
     let socket = UdpSocket::from_std(std_socket)?;
     let local = socket.local_addr()?;
     let max = opts.max_line_bytes;
+    let allow = opts.allow.clone();
     Ok(SourceStream::spawn(move |emit| async move {
         if addr.port() == 0 {
             let _ = emit.note(format!("listening on {local}")).await;
@@ -34,6 +37,13 @@ pub fn open(addr: SocketAddr, opts: &SourceOptions) -> anyhow::Result<SourceStre
         let mut last: Option<(SocketAddr, Peer)> = None;
         loop {
             let Ok((n, from)) = socket.recv_from(&mut buf).await else { continue };
+            if !allowed(&allow, from.ip()) {
+                let from = from.to_string();
+                if refuse(&emit, "a datagram", Some(&from), "not in --allow").await.is_err() {
+                    return;
+                }
+                continue;
+            }
             let peer = match &last {
                 Some((addr, peer)) if *addr == from => peer.clone(),
                 _ => {

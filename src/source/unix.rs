@@ -19,11 +19,11 @@ use super::{cleanup, SourceOptions, SourceStream};
 /// Creates the socket and starts accepting.
 pub fn open(path: &Path, opts: &SourceOptions) -> anyhow::Result<SourceStream> {
     let listener = bind(path)?;
-    let (max_connections, max_line_bytes) = (opts.max_connections, opts.max_line_bytes);
+    let opts = opts.clone();
     let guard = Remove(path.to_path_buf());
     Ok(SourceStream::spawn(move |emit| async move {
         let _guard = guard;
-        accept_loop(listener, emit, max_connections, max_line_bytes).await;
+        accept_loop(listener, emit, opts).await;
     }))
 }
 

@@ -4,6 +4,7 @@ mod util;
 
 mod cli;
 mod files;
+mod hardening;
 mod keys;
 mod more_sources;
 mod output;
