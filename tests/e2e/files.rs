@@ -254,19 +254,31 @@ fn many_rotations_leak_no_descriptors() {
     env.write("app.log", "");
     let run = env.cmd().arg("app.log").spawn();
     let fds = || fs::read_dir(format!("/proc/{}/fd", run.child.id())).unwrap().count();
-    run.wait_stdout(""); // started
+    let list = || {
+        let dir = format!("/proc/{}/fd", run.child.id());
+        let mut names: Vec<String> = fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| fs::read_link(e.path()).map(|p| p.display().to_string()).unwrap_or_default())
+            .collect();
+        names.sort();
+        names
+    };
     let mut n = 0;
-    // Let mux-tail settle before counting its descriptors.
-    env.append("app.log", "0\n");
-    run.wait_stdout("[app.log] 0\n");
+    let mut rotate = |times: usize| {
+        for _ in 0..times {
+            fs::rename(env.path("app.log"), env.path("app.log.1")).unwrap();
+            n += 1;
+            env.write("app.log", format!("{n}\n"));
+            // Each generation must be seen before the next rotation replaces it.
+            run.wait_stdout(&format!("[app.log] {n}\n"));
+        }
+    };
+    // A few rounds first: the watch (and its descriptors) is set up in the background.
+    rotate(10);
     let before = fds();
-    for _ in 0..1000 {
-        fs::rename(env.path("app.log"), env.path("app.log.1")).unwrap();
-        n += 1;
-        env.write("app.log", format!("{n}\n"));
-        // Each generation must be seen before the next rotation replaces it.
-        run.wait_stdout(&format!("[app.log] {n}\n"));
-    }
+    let before_list = list();
+    rotate(1000);
     run.wait_stdout(&format!("[app.log] {n}\n"));
-    assert!(fds() <= before + 1, "descriptors grew from {before} to {}", fds());
+    assert!(fds() <= before + 1, "descriptors grew: {before_list:?} -> {:?}", list());
 }

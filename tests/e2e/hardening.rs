@@ -423,8 +423,10 @@ fn an_unreadable_file_is_a_note_and_the_others_go_on() {
     stdout.wait_for("a1", |b| contains(b, b"[a.log] a1\n"));
     // Rotated, and the new file cannot be read.
     fs::rename(env.path("a.log"), env.path("a.log.1")).unwrap();
-    env.write("a.log", "secret\n");
-    fs::set_permissions(env.path("a.log"), fs::Permissions::from_mode(0o000)).unwrap();
+    // The new file appears unreadable at once (made aside, then renamed into place).
+    env.write("a.new", "secret\n");
+    fs::set_permissions(env.path("a.new"), fs::Permissions::from_mode(0o000)).unwrap();
+    fs::rename(env.path("a.new"), env.path("a.log")).unwrap();
     stderr.wait_for("a note", |b| contains(b, b"a.log: cannot open: Permission denied"));
     env.append("b.log", "b2\n");
     stdout.wait_for("b2", |b| contains(b, b"[b.log] b2\n"));
