@@ -573,6 +573,45 @@ mod tests {
         assert_eq!(String::from_utf8(out).unwrap(), want);
     }
 
+    /// What a terminal would act on in `out`, besides mux-tail's own colour sequences and the
+    /// line endings and tabs.
+    fn terminal_controls(out: &[u8]) -> Vec<char> {
+        let text = std::str::from_utf8(out).expect("terminal output is valid UTF-8");
+        let mut rest = text.to_string();
+        for own in ["\x1b[0m", "\x1b[1;41m"] {
+            rest = rest.replace(own, "");
+        }
+        for colour in PALETTE {
+            rest = rest.replace(&format!("\x1b[{colour}m"), "");
+        }
+        rest.chars()
+            .filter(|&c| c != '\n' && c != '\t')
+            .filter(|&c| {
+                c.is_control()
+                    || ('\u{202a}'..='\u{202e}').contains(&c)
+                    || ('\u{2066}'..='\u{2069}').contains(&c)
+            })
+            .collect()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn nothing_from_a_source_reaches_a_terminal_raw(
+            lines in proptest::collection::vec(proptest::collection::vec(proptest::prelude::any::<u8>(), 0..60), 1..8),
+            label in "\\PC{0,12}|[\\x00-\\x1f\\x7f-\\u{9f}]{1,4}",
+            highlight in proptest::prelude::any::<bool>(),
+        ) {
+            let re = highlight.then(|| Regex::new("[\\x00-\\x1f]|a|\\x{9b}").unwrap());
+            let mut r = Renderer::new(TTY, PLAIN, re);
+            r.add_source(0, &label, &label);
+            let batch = Batch::from(lines);
+            let mut out = Vec::new();
+            r.render(0, &Arrival { batch, peer: None, time: at(0, 0) }, &mut out);
+            let controls = terminal_controls(&out);
+            proptest::prop_assert!(controls.is_empty(), "{:?} in {:?}", controls, String::from_utf8_lossy(&out));
+        }
+    }
+
     #[test]
     fn base64_and_dates() {
         let b64 = |b: &[u8]| {

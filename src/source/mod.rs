@@ -394,6 +394,20 @@ mod tests {
         assert_eq!(kind("tcp:localhost:9"), SourceKind::Tcp("127.0.0.1:9".parse().unwrap()));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_argument_parses_or_is_refused_by_name(arg in "\\PC{0,40}|(tcp|udp|unix|cmd):\\PC{0,20}|[a-z]{0,5}=\\PC{0,20}") {
+            match SourceSpec::parse(&arg) {
+                Ok(spec) => proptest::prop_assert!(!spec.label.is_empty() && !spec.spec.is_empty()),
+                Err(e) => {
+                    let msg = e.to_string();
+                    proptest::prop_assert!(msg.starts_with(&format!("{arg}: ")), "{msg}");
+                    proptest::prop_assert!(!msg.contains('\n'));
+                }
+            }
+        }
+    }
+
     #[test]
     fn parses_the_other_kinds() {
         assert_eq!(kind("udp:514"), SourceKind::Udp("127.0.0.1:514".parse().unwrap()));
