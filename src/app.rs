@@ -31,6 +31,7 @@ pub fn run(config: Config) -> anyhow::Result<ExitCode> {
         let status_line = matches!(feedback, Feedback::StatusLine { .. });
         let mut mux =
             Mux::new(config.source_opts.clone(), feedback, config.filters, config.ignore_case);
+        mux.set_stdin_tty(config.stdin_tty);
         mux.attach_all(config.sources)?;
         let renderer = render::Renderer::new(config.style, config.layout, config.highlight);
         let output = output::start(renderer, status_line)?;
@@ -67,6 +68,15 @@ fn keys_setup(config: &Config) -> anyhow::Result<(Feedback, Option<std::fs::File
             return Ok((Feedback::Off, None));
         }
         Keys::Auto | Keys::Always => {}
+    }
+    if config.keys == Keys::Auto {
+        if let Some(reader) = term::terminal_reader_downstream() {
+            messages::error(&format!(
+                "keys are off: the output goes to {reader}, which reads the terminal too \
+                 (--keys=always to insist)"
+            ));
+            return Ok((Feedback::Off, None));
+        }
     }
     let tty = match term::open_tty() {
         Ok(tty) => tty,

@@ -71,6 +71,7 @@ pub struct Args {
         long,
         value_name = "N|+N",
         default_value = "10",
+        allow_hyphen_values = true,
         value_parser = parse_initial
     )]
     pub lines: Initial,

@@ -25,6 +25,8 @@ pub struct Config {
     pub keys: Keys,
     /// Standard error is a terminal.
     pub stderr_tty: bool,
+    /// Standard input is a terminal.
+    pub stdin_tty: bool,
     /// The `-e` and `-v` filters.
     pub filters: Filters,
     /// `-i`: regexes (also the live filter) ignore case.
@@ -161,6 +163,7 @@ impl Config {
             style: Style { label: !args.no_label, color, terminal: env.stdout_tty },
             keys,
             stderr_tty: env.stderr_tty,
+            stdin_tty: env.stdin_tty,
             filters,
             ignore_case: args.ignore_case,
             layout,
@@ -169,11 +172,11 @@ impl Config {
     }
 }
 
-/// Parses `-n`: `N` (last N lines) or `+N` (from line N).
+/// Parses `-n`: `N` (last N lines; `-N` too, as tail takes it) or `+N` (from line N).
 pub fn parse_initial(s: &str) -> Result<Initial, String> {
     let (from, digits) = match s.strip_prefix('+') {
         Some(rest) => (true, rest),
-        None => (false, s),
+        None => (false, s.strip_prefix('-').unwrap_or(s)),
     };
     let n: u64 =
         digits.parse().map_err(|_| "expected N (last N lines) or +N (from line N)".to_string())?;
@@ -276,6 +279,7 @@ mod tests {
         assert!(parse_size("1X").is_err());
         assert_eq!(parse_initial("0"), Ok(Initial::Last(0)));
         assert_eq!(parse_initial("+1"), Ok(Initial::From(1)));
-        assert!(parse_initial("-3").is_err());
+        assert_eq!(parse_initial("-3"), Ok(Initial::Last(3)));
+        assert!(parse_initial("x").is_err());
     }
 }

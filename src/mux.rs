@@ -145,6 +145,12 @@ pub struct Mux {
     message: Option<String>,
     /// The number of sources, shared with the key parser.
     count: Arc<AtomicUsize>,
+    /// Standard input is the terminal (so `-` cannot be attached: the keys come from there).
+    stdin_tty: bool,
+    /// Files waiting to start, in order (see [`Mux::admit`]).
+    queued: VecDeque<(SourceId, SourceStream)>,
+    /// The file reading what was there when it started; the next waits for it.
+    starting: Option<SourceId>,
 }
 
 impl Mux {
@@ -173,7 +179,15 @@ impl Mux {
             prompt: None,
             message: None,
             count: Arc::default(),
+            stdin_tty: false,
+            queued: VecDeque::new(),
+            starting: None,
         }
+    }
+
+    /// Says that standard input is the terminal the keys are read from.
+    pub fn set_stdin_tty(&mut self, on: bool) {
+        self.stdin_tty = on;
     }
 
     /// The number of sources so far, kept up to date (for the key parser).
@@ -212,9 +226,33 @@ impl Mux {
             bytes: 0,
             status: stream.status(),
         });
-        self.map.insert(id, stream);
+        if stream.catches_up() {
+            // Files start one after the other, so that their first lines come out in order.
+            self.queued.push_back((id, stream));
+            self.admit();
+        } else {
+            self.map.insert(id, stream);
+        }
         self.count.store(self.sources.len(), Ordering::Relaxed);
         Ok(id)
+    }
+
+    /// Lets the next queued file start once the one starting has caught up.
+    fn admit(&mut self) {
+        if self.starting.is_none() {
+            if let Some((id, stream)) = self.queued.pop_front() {
+                self.map.insert(id, stream);
+                self.starting = Some(id);
+            }
+        }
+    }
+
+    /// Source `id` has read what was there when it started (or ended).
+    fn caught_up(&mut self, id: SourceId) {
+        if self.starting == Some(id) {
+            self.starting = None;
+            self.admit();
+        }
     }
 
     /// Follows a file that glob `glob` found, unless one of its files already follows it.
@@ -278,11 +316,15 @@ impl Mux {
         } = signals;
         self.update_status();
         let exit = loop {
-            if self.map.is_empty() && self.pending.is_empty() && self.held.is_empty() {
+            if self.map.is_empty()
+                && self.queued.is_empty()
+                && self.pending.is_empty()
+                && self.held.is_empty()
+            {
                 break Exit::Ended;
             }
             let can_take =
-                self.pending.is_empty() && !(self.paused && self.held_bytes >= HOLD_BYTES);
+                self.pending.is_empty() && !(self.holding() && self.held_bytes >= HOLD_BYTES);
             tokio::select! {
                 biased;
                 _ = sigint.recv() => break Exit::Signal(libc::SIGINT),
@@ -356,7 +398,7 @@ impl Mux {
                 if lines.batch.is_empty() {
                     return;
                 }
-                if self.paused {
+                if self.holding() {
                     self.held_lines += lines.batch.len() as u64;
                     self.held_bytes += lines.batch.content_bytes();
                     self.held.push_back(Out::Lines(id, lines));
@@ -384,11 +426,13 @@ impl Mux {
                 }
                 self.update_status();
             }
+            SourceEvent::CaughtUp => self.caught_up(id),
             SourceEvent::Ended => {
                 if info.state == State::Following {
                     info.state = State::Ended;
                     self.update_status();
                 }
+                self.caught_up(id);
             }
         }
     }
@@ -402,6 +446,9 @@ impl Mux {
             Command::Prompt(prompt) => {
                 self.prompt = prompt;
                 self.show_prompt();
+                if self.prompt.is_none() && !self.paused {
+                    self.release_held();
+                }
             }
             Command::ToggleMute(n) => {
                 if let Some(id) = self.number(n) {
@@ -417,14 +464,20 @@ impl Mux {
             }
             Command::Detach(n) => {
                 if let Some(id) = self.number(n) {
-                    if self.map.contains_key(&id) {
+                    if self.map.contains_key(&id) || self.queued.iter().any(|(q, _)| *q == id) {
                         for i in self.family(id) {
-                            if let Some(stream) = self.map.remove(&i) {
+                            let queued = self.queued.iter().position(|(q, _)| *q == i);
+                            let stream = match queued {
+                                Some(at) => self.queued.remove(at).map(|(_, s)| s),
+                                None => self.map.remove(&i),
+                            };
+                            if let Some(stream) = stream {
                                 // Its files, listener and connections are closed when this says
                                 // so.
                                 stream.close().await;
                                 self.sources[i].state = State::Detached;
                                 self.pending.push_back(Out::Forget(i));
+                                self.caught_up(i);
                             }
                         }
                         let msg = format!("detached {}", self.name(id));
@@ -438,6 +491,7 @@ impl Mux {
             Command::Attach(text) => {
                 let result =
                     SourceSpec::parse(&text).map_err(anyhow::Error::from).and_then(|spec| {
+                        self.may_attach(&spec)?;
                         // Attached files are followed from now on.
                         let opts = SourceOptions { initial: Initial::Last(0), ..self.opts.clone() };
                         self.attach(spec, &opts)
@@ -455,10 +509,14 @@ impl Mux {
                 if self.paused {
                     self.say("paused; p or space resumes".into());
                 } else {
-                    let held = std::mem::take(&mut self.held_lines);
-                    self.held_bytes = 0;
-                    self.pending.extend(self.held.drain(..));
-                    self.say(format!("resumed ({held} held lines follow)"));
+                    let held = self.held_lines;
+                    if self.prompt.is_none() || !matches!(self.feedback, Feedback::Stderr { .. }) {
+                        self.release_held();
+                    }
+                    match held {
+                        0 => self.say("resumed".into()),
+                        n => self.say(format!("resumed ({n} held lines follow)")),
+                    }
                 }
             }
             Command::Filter(text) => {
@@ -483,6 +541,40 @@ impl Mux {
             Command::Help => self.show_lines(keys::HELP.iter().map(|s| s.to_string()).collect()),
         }
         false
+    }
+
+    /// Lets held lines go (pause ended, or a prompt closed).
+    fn release_held(&mut self) {
+        self.held_lines = 0;
+        self.held_bytes = 0;
+        self.pending.extend(self.held.drain(..));
+    }
+
+    /// Whether lines are held back: paused, or a prompt is being typed on a terminal that the
+    /// output also goes to (piped into grep), where lines would run through the prompt.
+    fn holding(&self) -> bool {
+        self.paused || (self.prompt.is_some() && matches!(self.feedback, Feedback::Stderr { .. }))
+    }
+
+    /// Refuses what cannot be attached: standard input again, or when the keys come from it;
+    /// a file already followed.
+    fn may_attach(&self, spec: &SourceSpec) -> anyhow::Result<()> {
+        let following = |kind: &SourceKind| {
+            self.sources.iter().position(|s| &s.spec.kind == kind && s.state == State::Following)
+        };
+        match &spec.kind {
+            SourceKind::Stdin if self.stdin_tty => {
+                anyhow::bail!("-: standard input is the terminal the keys come from")
+            }
+            SourceKind::Stdin if self.sources.iter().any(|s| s.spec.kind == SourceKind::Stdin) => {
+                anyhow::bail!("-: standard input is a source already")
+            }
+            kind @ SourceKind::File(_) => match following(kind) {
+                Some(id) => anyhow::bail!("{}: already followed as {}", spec.spec, self.name(id)),
+                None => Ok(()),
+            },
+            _ => Ok(()),
+        }
     }
 
     /// Source `id` and, for a glob, the files it found.
@@ -637,14 +729,15 @@ impl Mux {
             };
             names.push(format!("{}{mark}", self.name(id)));
         }
-        parts.push(names.join("  "));
         if self.paused {
             parts.push(format!("PAUSED, {} lines held", self.held_lines));
         }
         if let Some(re) = &self.filter {
             parts.push(format!("filter /{}/", safe(re.as_str())));
         }
+        // The sources last: on a narrow terminal they are what is cut.
         parts.push("? help".into());
+        parts.push(names.join("  "));
         parts.join(" | ")
     }
 

@@ -208,7 +208,9 @@ impl StatusLine {
         if rows < 3 {
             return self.teardown(buf);
         }
-        buf.extend_from_slice(format!("\x1b7\x1b[1;{}r\x1b8", rows - 1).as_bytes());
+        // Setting the region moves the cursor; put it on the region's last row, where the next
+        // log line belongs (after a resize the old position may be outside the region).
+        buf.extend_from_slice(format!("\x1b[1;{r}r\x1b[{r};1H", r = rows - 1).as_bytes());
         self.draw(buf);
     }
 
@@ -217,7 +219,11 @@ impl StatusLine {
             return;
         }
         let width = usize::from(self.cols.saturating_sub(1));
-        let text: String = self.text.chars().take(width).collect();
+        let mut text: String = self.text.chars().take(width).collect();
+        if self.text.chars().count() > width && width > 0 {
+            text.pop();
+            text.push('…');
+        }
         let line = format!("\x1b7\x1b[{};1H\x1b[2K\x1b[7m{text}\x1b[0m\x1b8", self.rows);
         buf.extend_from_slice(line.as_bytes());
     }

@@ -34,6 +34,49 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Programs that read the terminal themselves (pagers, fuzzy finders, editors): when stdout is
+/// piped into one of them, mux-tail leaves the keys to it.
+const TERMINAL_READERS: &[&str] = &[
+    "less", "more", "most", "pg", "bat", "batcat", "vi", "vim", "nvim", "view", "lnav", "fzf",
+    "sk", "peco",
+];
+
+/// Shells, which a pipeline's programs are for an instant before they start.
+const SHELLS: &[&str] = &["sh", "bash", "dash", "zsh", "fish", "ksh", "mksh", "busybox"];
+
+/// The name of the program reading stdout's pipe, if it is one that reads the terminal too.
+pub fn terminal_reader_downstream() -> Option<String> {
+    let pipe = std::fs::read_link("/proc/self/fd/1").ok()?;
+    if !pipe.to_string_lossy().starts_with("pipe:") {
+        return None;
+    }
+    // The reader may still be a shell about to start it: look again for a moment.
+    for _ in 0..20 {
+        let mut shell = false;
+        for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+            let pid = entry.file_name();
+            if !pid.to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
+                continue;
+            }
+            let dir = entry.path();
+            if std::fs::read_link(dir.join("fd/0")).ok().as_ref() != Some(&pipe) {
+                continue;
+            }
+            let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+            let comm = comm.trim();
+            if TERMINAL_READERS.contains(&comm) {
+                return Some(comm.to_string());
+            }
+            shell |= SHELLS.contains(&comm);
+        }
+        if !shell {
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    None
+}
+
 /// Opens the controlling terminal; fails when there is none (cron, CI, systemd).
 pub fn open_tty() -> io::Result<File> {
     File::options().read(true).write(true).open("/dev/tty")

@@ -2,7 +2,8 @@
 //! stderr lines, until it exits.
 //!
 //! Each of the two pipes has its own line splitter, so lines stay whole. The source ends once
-//! both pipes are closed and the command has exited; a non-zero status is noted. Detaching (or
+//! both pipes are closed and the command has exited; a non-zero status makes it a failed source
+//! (noted; the exit status is 1). Detaching (or
 //! the end of the program) terminates the whole process group — the command and everything it
 //! started — with SIGTERM, then SIGKILL for what is left after a grace period.
 
@@ -40,7 +41,8 @@ pub fn open(command: &str, opts: &SourceOptions) -> anyhow::Result<SourceStream>
         let status = child.wait().await;
         std::mem::forget(group);
         cleanup::forget_group(pgid);
-        let note = match status {
+        // A command that fails is a source that failed: noted, and the exit status is 1.
+        let failure = match status {
             Ok(s) if s.success() => return,
             Ok(s) => match (s.code(), std::os::unix::process::ExitStatusExt::signal(&s)) {
                 (Some(code), _) => format!("exited with status {code}"),
@@ -49,7 +51,7 @@ pub fn open(command: &str, opts: &SourceOptions) -> anyhow::Result<SourceStream>
             },
             Err(e) => format!("cannot wait for it: {e}"),
         };
-        let _ = emit.note(note).await;
+        let _ = emit.send(super::SourceEvent::Failed(failure)).await;
     }))
 }
 

@@ -7,15 +7,17 @@
 //! - the open file grew: read it to its end;
 //! - it shrank below the position (plain truncation, copytruncate): note it, start again at 0;
 //! - the name now leads to another file (rename rotation, delete + recreate, a symlink switched):
-//!   the old file is read to its end first, and kept being read while the new file is still empty
-//!   and the old one still has a name (writers often write to the old descriptor until they
-//!   reopen); once the new file has data, or the old one is deleted, the old file is read to its
-//!   end, its partial last line ends, and the new file is read from its first line;
+//!   the new file is opened at once (so that it is read even if it is renamed away in turn before
+//!   its time comes), but the old file is read first, and kept being read while the new file is
+//!   still empty and the old one still has a name (writers often write to the old descriptor
+//!   until they reopen); once the new file has data, or the old one is deleted, the old file is
+//!   read to its end, its partial last line ends, and the new file is read from its first line;
 //! - the name leads nowhere: a deleted file is read to its end and closed, a renamed one is kept
 //!   until a new file appears; either way the follower waits for the name to come back.
 //!
 //! Reads are plain `pread`s on the runtime thread: regular files answer from the page cache.
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io;
 use std::os::fd::AsFd;
@@ -28,6 +30,9 @@ use anyhow::bail;
 use super::watch::{DirWatch, PollReason, Subscription};
 use super::{stdin, Detached, Emitter, Initial, SourceOptions, SourceStream};
 use crate::lines::Splitter;
+
+/// How many files that appeared at the name may wait behind the current one.
+const MAX_NEXT: usize = 8;
 
 /// Checks `path` and starts following it.
 pub fn open(path: &Path, opts: &SourceOptions, watch: &DirWatch) -> anyhow::Result<SourceStream> {
@@ -51,7 +56,7 @@ pub fn open(path: &Path, opts: &SourceOptions, watch: &DirWatch) -> anyhow::Resu
     let path = path.to_path_buf();
     let opts = opts.clone();
     let watch = watch.clone();
-    Ok(SourceStream::spawn(move |emit| async move {
+    let stream = SourceStream::spawn(move |emit| async move {
         let sub = opts.follow.then(|| watch.subscribe(&path));
         let mut follower = Follower {
             path,
@@ -60,12 +65,15 @@ pub fn open(path: &Path, opts: &SourceOptions, watch: &DirWatch) -> anyhow::Resu
             gone: false,
             emit,
             cur: None,
+            next: VecDeque::new(),
             sub,
             missing_noted: false,
+            open_error: None,
             poll_noted: None,
         };
         let _ = follower.run(first, opts.follow).await;
-    }))
+    });
+    Ok(stream.with_catch_up())
 }
 
 /// The file currently read.
@@ -85,9 +93,13 @@ struct Follower {
     gone: bool,
     emit: Emitter,
     cur: Option<Current>,
+    /// Files that appeared at the name after `cur`, already open, in order.
+    next: VecDeque<Current>,
     /// None with `--no-follow`.
     sub: Option<Subscription>,
     missing_noted: bool,
+    /// The last "cannot open" said.
+    open_error: Option<String>,
     poll_noted: Option<PollReason>,
 }
 
@@ -114,8 +126,12 @@ impl Follower {
                 return self.emit.send(super::SourceEvent::Failed(msg)).await;
             }
         }
+        let mut caught_up = false;
         loop {
             self.check().await?;
+            if !std::mem::replace(&mut caught_up, true) {
+                self.emit.send(super::SourceEvent::CaughtUp).await?;
+            }
             if self.gone {
                 return Ok(());
             }
@@ -150,24 +166,21 @@ impl Follower {
     async fn check(&mut self) -> Result<(), Detached> {
         loop {
             if self.cur.is_some() {
-                match self.read_current().await? {
-                    Ok(()) => {}
-                    Err(e) => {
-                        self.note(format!("read error: {e}")).await?;
-                        self.end_current().await?;
-                    }
+                if let Err(e) = self.read_current().await? {
+                    self.note(format!("read error: {e}")).await?;
+                    self.end_current().await?;
                 }
             }
-            let name = std::fs::metadata(&self.path);
+            let name = std::fs::metadata(&self.path).ok().filter(|m| m.is_file());
             let Some(cur) = &self.cur else {
-                match name {
-                    Ok(meta) if meta.is_file() => {
-                        if self.open_new(&meta).await? {
-                            self.note("appeared; following it").await?;
-                            continue;
-                        }
+                match self.open_name().await? {
+                    Some(new) => {
+                        self.cur = Some(new);
+                        self.note("appeared; following it").await?;
+                        continue;
                     }
-                    _ => self.note_missing().await?,
+                    None if name.is_none() => self.note_missing().await?,
+                    None => {}
                 }
                 return Ok(());
             };
@@ -175,51 +188,58 @@ impl Follower {
                 Ok(old) => old,
                 Err(e) => {
                     self.note(format!("read error: {e}")).await?;
-                    return self.end_current().await;
+                    self.end_current().await?;
+                    continue;
                 }
             };
-            let still_named = old.nlink() > 0;
-            match name {
-                Ok(meta) if (meta.dev(), meta.ino()) == cur.id => {
-                    self.set_draining(false);
-                    if old.len() < cur.pos {
-                        self.note("file truncated; reading from the start").await?;
-                        self.flush_partial().await?;
-                        if let Some(cur) = &mut self.cur {
-                            cur.pos = 0;
-                        }
-                        continue;
+            let at_name = name.as_ref().is_some_and(|m| (m.dev(), m.ino()) == cur.id);
+            if at_name && self.next.is_empty() {
+                self.set_draining(false);
+                if old.len() < cur.pos {
+                    self.note("file truncated; reading from the start").await?;
+                    self.flush_partial().await?;
+                    if let Some(cur) = &mut self.cur {
+                        cur.pos = 0;
                     }
-                    return Ok(());
+                    continue;
                 }
-                Ok(meta) if meta.is_file() => {
-                    if meta.len() == 0 && still_named {
-                        // A new, empty file while the old one may still be written: keep
-                        // reading the old one until the new one gets data.
-                        self.set_draining(true);
-                        return Ok(());
+                return Ok(());
+            }
+            // A new file at the name is opened at once: if it is renamed away in turn before
+            // its time comes, it is still read.
+            if let Some(meta) = &name {
+                let id = (meta.dev(), meta.ino());
+                if !at_name && !self.next.iter().any(|n| n.id == id) {
+                    if let Some(new) = self.open_name().await? {
+                        self.next.push_back(new);
                     }
-                    self.end_current().await?;
-                    if self.open_new(&meta).await? {
-                        self.note("replaced; following the new file").await?;
-                    }
-                }
-                _ if still_named => {
-                    // Renamed away (or the name is something else now): read on until a new
-                    // file appears.
-                    self.set_draining(true);
-                    return Ok(());
-                }
-                _ => {
-                    self.end_current().await?;
-                    if self.end_when_gone {
-                        self.gone = true;
-                        return Ok(());
-                    }
-                    self.note_missing().await?;
-                    return Ok(());
                 }
             }
+            // Move on once a later file has data (its writer has moved on), or when the current
+            // file is deleted; until then writers may still write to its old descriptor.
+            let moved_on = self.next.iter().any(|n| n.file.metadata().is_ok_and(|m| m.len() > 0));
+            let deleted = old.nlink() == 0;
+            if !self.next.is_empty() && (moved_on || deleted || self.next.len() > MAX_NEXT) {
+                self.end_current().await?;
+                self.cur = self.next.pop_front();
+                self.track_symlink();
+                self.note("replaced; following the new file").await?;
+                continue;
+            }
+            if deleted {
+                // Gone, and nothing new at the name yet.
+                self.end_current().await?;
+                if self.end_when_gone {
+                    self.gone = true;
+                    return Ok(());
+                }
+                self.note_missing().await?;
+                return Ok(());
+            }
+            // Renamed away (or a new file waits, empty): read on, and wake for any name in the
+            // directory, where the old file most likely is now.
+            self.set_draining(true);
+            return Ok(());
         }
     }
 
@@ -243,24 +263,31 @@ impl Follower {
         }
     }
 
-    /// Opens the file now at the name, from its first line; false if it could not be opened.
-    async fn open_new(&mut self, meta: &std::fs::Metadata) -> Result<bool, Detached> {
-        self.set_draining(false);
+    /// Opens the file now at the name, to be read from its first line.
+    async fn open_name(&mut self) -> Result<Option<Current>, Detached> {
         let file = match File::open(&self.path) {
             Ok(file) => file,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => {
-                self.note(format!("cannot open: {e}")).await?;
-                return Ok(false);
+                // Said once, until the file can be opened again.
+                let msg = format!("cannot open: {e}");
+                if self.open_error.as_ref() != Some(&msg) {
+                    self.note(&msg).await?;
+                    self.open_error = Some(msg);
+                }
+                return Ok(None);
             }
         };
-        // The name may have moved on again since `meta` was taken; what was opened counts.
-        let meta = file.metadata().unwrap_or_else(|_| meta.clone());
-        self.cur = Some(self.current(file, &meta, 0));
+        self.open_error = None;
+        let Ok(meta) = file.metadata() else { return Ok(None) };
+        if !meta.is_file() {
+            return Ok(None);
+        }
         self.missing_noted = false;
         self.emit.status.waiting.store(false, Ordering::Relaxed);
+        let new = self.current(file, &meta, 0);
         self.track_symlink();
-        Ok(true)
+        Ok(Some(new))
     }
 
     /// Reads the current file to its end, ends its partial last line and closes it.

@@ -80,10 +80,14 @@ impl Pattern {
     }
 }
 
-/// Starts watching the glob's directory; every scan's matches are sent as `Found`.
-pub fn open(pattern: Pattern, watch: &DirWatch) -> SourceStream {
+/// Starts watching the glob's directory; every scan's matches are sent as `Found`. Without
+/// `follow`, the files there now are all there is: the source ends at once.
+pub fn open(pattern: Pattern, watch: &DirWatch, follow: bool) -> SourceStream {
     let watch = watch.clone();
     SourceStream::spawn(move |emit| async move {
+        if !follow {
+            return;
+        }
         let sub = watch.subscribe_dir(pattern.dir());
         loop {
             for path in pattern.scan() {

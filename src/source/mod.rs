@@ -202,6 +202,8 @@ pub enum SourceEvent {
     /// A glob found a matching file (the mux follows it as a source of its own, unless it
     /// already does).
     Found(PathBuf),
+    /// A file has read what was there when it started (its first lines are out).
+    CaughtUp,
     /// The source's input ended (the stream's last event).
     Ended,
 }
@@ -287,6 +289,8 @@ pub struct SourceStream {
     task: Option<JoinHandle<()>>,
     ended: bool,
     status: Arc<SourceStatus>,
+    /// The source says `CaughtUp` once its first lines are out.
+    catches_up: bool,
 }
 
 impl SourceStream {
@@ -294,7 +298,13 @@ impl SourceStream {
     pub fn channel() -> (Emitter, SourceStream) {
         let (tx, rx) = mpsc::channel(CHANNEL_EVENTS);
         let status = Arc::<SourceStatus>::default();
-        let stream = SourceStream { rx, task: None, ended: false, status: status.clone() };
+        let stream = SourceStream {
+            rx,
+            task: None,
+            ended: false,
+            status: status.clone(),
+            catches_up: false,
+        };
         (Emitter { tx, status }, stream)
     }
 
@@ -319,6 +329,17 @@ impl SourceStream {
 }
 
 impl SourceStream {
+    /// Whether the source sends `CaughtUp` (a file).
+    pub fn catches_up(&self) -> bool {
+        self.catches_up
+    }
+
+    /// Says that the source sends `CaughtUp`.
+    pub fn with_catch_up(mut self) -> SourceStream {
+        self.catches_up = true;
+        self
+    }
+
     /// The source's live facts.
     pub fn status(&self) -> Arc<SourceStatus> {
         self.status.clone()
@@ -367,7 +388,7 @@ pub fn open(
         SourceKind::Udp(addr) => udp::open(*addr, opts),
         SourceKind::Unix(path) => unix::open(path, opts),
         SourceKind::Cmd(command) => cmd::open(command, opts),
-        SourceKind::Glob(pattern) => Ok(glob::open(pattern.clone(), watch)),
+        SourceKind::Glob(pattern) => Ok(glob::open(pattern.clone(), watch, opts.follow)),
     }
     .with_context(|| spec.spec.clone())
 }

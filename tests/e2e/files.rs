@@ -50,6 +50,20 @@ fn initial_lines_last_n_from_n_and_none() {
 }
 
 #[test]
+fn first_lines_come_in_command_line_order() {
+    let env = TestEnv::new();
+    let names = ["c.log", "a.log", "d.log", "b.log"];
+    for name in names {
+        env.write(name, format!("{name} 1\n{name} 2\n"));
+    }
+    for _ in 0..5 {
+        let out = env.cmd().arg("--no-follow").args(names).run();
+        let want: String = names.iter().map(|n| format!("[{n}] {n} 1\n[{n}] {n} 2\n")).collect();
+        assert_eq!(out.stdout_string(), want);
+    }
+}
+
+#[test]
 fn no_follow_prints_a_last_line_without_newline_and_exits() {
     let env = TestEnv::new();
     env.write("f.log", "one\ntwo");

@@ -119,7 +119,7 @@ fn mute_and_unmute_with_the_status_line() {
     env.write("a.log", "a1\n");
     env.write("b.log", "b1\n");
     let t = OnTerminal::start(&env, &["a.log", "b.log"]);
-    t.wait_screen("[1] a.log  [2] b.log | ? help");
+    t.wait_screen("? help | [1] a.log  [2] b.log");
     t.wait_screen("[a.log] a1\r\n");
     t.keys("1");
     t.wait_screen("muted [1] a.log");
@@ -366,12 +366,13 @@ fn status_line_is_laid_out_again_when_the_terminal_is_resized() {
     env.write("a.log", "a1\n");
     let t = OnTerminal::start(&env, &["a.log"]);
     t.wait_screen("\x1b[1;39r");
-    t.wait_screen("[1] a.log | ? help");
+    t.wait_screen("? help | [1] a.log");
     let size = rustix::termios::Winsize { ws_row: 20, ws_col: 60, ws_xpixel: 0, ws_ypixel: 0 };
     rustix::termios::tcsetwinsize(t.pty.slave(), size).unwrap();
-    // The kernel tells the foreground process group (SIGWINCH).
-    t.wait_screen("\x1b[1;19r");
-    t.wait_screen("\x1b[20;1H\x1b[2K\x1b[7m[1] a.log | ? help");
+    // The kernel tells the foreground process group (SIGWINCH). The cursor goes back inside
+    // the new scroll region, so that log lines never land on the status row.
+    t.wait_screen("\x1b[1;19r\x1b[19;1H");
+    t.wait_screen("\x1b[20;1H\x1b[2K\x1b[7m? help | [1] a.log");
 }
 
 #[test]
@@ -397,4 +398,92 @@ fn detaching_a_command_ends_its_whole_process_group() {
     t.keys("d1");
     t.wait_screen("detached [1]");
     wait_until("the command's processes to end", || pids.iter().all(|&p| !alive(p)));
+}
+
+#[test]
+fn attaching_stdin_from_its_own_terminal_or_a_file_twice_is_refused() {
+    let env = TestEnv::new();
+    env.write("a.log", "a1\n");
+    let pty = Pty::new(120, 40);
+    let mut cmd = Command::new(bin());
+    cmd.arg("a.log")
+        .current_dir(env.root())
+        .env_clear()
+        .env("TERM", "xterm")
+        .stdin(pty.stdio())
+        .stdout(pty.stdio())
+        .stderr(Stdio::null());
+    let mut child = pty.spawn(cmd);
+    wait_until("key mode", || !pty.termios().local_modes.contains(LocalModes::ICANON));
+    pty.send(b"a-\r");
+    pty.screen.wait_for("a refusal", |b| {
+        contains(b, b"cannot attach -: standard input is the terminal the keys come from")
+    });
+    pty.send(b"aa.log\r");
+    pty.screen.wait_for("a refusal", |b| {
+        contains(b, b"cannot attach a.log: already followed as [1] a.log")
+    });
+    pty.send(b"q");
+    assert_eq!(crate::util::wait_child(&mut child).code(), Some(0));
+}
+
+#[test]
+fn lines_wait_while_a_prompt_is_typed_on_a_piped_terminal() {
+    let env = TestEnv::new();
+    env.write("a.log", "a1\n");
+    let pty = Pty::new(120, 40);
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(format!("'{}' a.log | cat", bin()))
+        .current_dir(env.root())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap())
+        .stdin(Stdio::null())
+        .stdout(pty.stdio())
+        .stderr(pty.stdio());
+    let mut child = pty.spawn(cmd);
+    let t = Screen(&pty);
+    wait_until("key mode", || !pty.termios().local_modes.contains(LocalModes::ICANON));
+    t.wait("[a.log] a1\r\n");
+    pty.send(b"atcp:");
+    t.wait("attach (Enter to follow, Esc to cancel): tcp:");
+    env.append("a.log", "during the prompt\n");
+    pty.send(b"9");
+    t.wait("attach (Enter to follow, Esc to cancel): tcp:9");
+    pty.send(b"\x1b");
+    t.wait("[a.log] during the prompt\r\n");
+    let text = t.text();
+    let line = text.find("[a.log] during the prompt").unwrap();
+    let typed = text.find("Esc to cancel): tcp:9").unwrap();
+    assert!(line > typed, "the line ran through the prompt: {text:?}");
+    pty.send(b"q");
+    assert_eq!(crate::util::wait_child(&mut child).code(), Some(0));
+}
+
+#[test]
+fn keys_are_left_to_a_pager_reading_the_output() {
+    let env = TestEnv::new();
+    env.write("a.log", "a1\n");
+    // A stand-in pager: the name is what counts.
+    let pager = env.path("less");
+    std::fs::write(&pager, "#!/bin/sh\ncat\n").unwrap();
+    std::fs::set_permissions(&pager, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let pty = Pty::new(120, 40);
+    let before = pty.termios();
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(format!("'{}' a.log | ./less", bin()))
+        .current_dir(env.root())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap())
+        .stdin(Stdio::null())
+        .stdout(pty.stdio())
+        .stderr(pty.stdio());
+    let mut child = pty.spawn(cmd);
+    let t = Screen(&pty);
+    t.wait("mux-tail: keys are off: the output goes to less, which reads the terminal too");
+    t.wait("[a.log] a1\r\n");
+    assert_same_mode(&before, &pty.termios());
+    let _ = child.kill();
+    let _ = child.wait();
 }

@@ -84,7 +84,7 @@ fn stale_unix_socket_is_replaced_but_a_live_one_or_a_file_is_an_error() {
 fn command_stdout_and_stderr_lines_then_its_status() {
     let env = TestEnv::new();
     let out = env.cmd().args(["job=cmd:echo out; echo err >&2; printf 'last'; exit 3"]).run();
-    assert_eq!(out.code(), Some(0), "a command that ends is a source that ended");
+    assert_eq!(out.code(), Some(1), "a command that fails is a source that failed");
     let mut lines = lines_of(&out.stdout, "job");
     lines.sort();
     assert_eq!(lines, ["err", "last", "out"]);
@@ -148,6 +148,17 @@ fn globs_follow_every_match_and_files_that_appear_later() {
     let out = run.stdout_string();
     assert!(!out.contains("not matched") && !out.contains("hidden"), "{out}");
     assert!(!run.stderr_string().contains("cannot"), "{}", run.stderr_string());
+}
+
+#[test]
+fn a_glob_without_follow_reads_each_file_once_and_ends() {
+    let env = TestEnv::new();
+    std::fs::create_dir(env.path("g")).unwrap();
+    env.write("g/b.log", "b1\n");
+    env.write("g/a.log", "a1\na2\n");
+    let out = env.cmd().args(["--no-follow", "g/*.log", "g/*.none", "nodir/*.log"]).run();
+    assert_eq!(out.code(), Some(0));
+    assert_eq!(out.stdout_string(), "[g/a.log] a1\n[g/a.log] a2\n[g/b.log] b1\n");
 }
 
 #[test]
