@@ -30,6 +30,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release", "mux-tail")
 LINE = 100  # bytes per generated line, newline included
+REPS = 3  # runs per tool for throughput (the median is reported)
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -100,7 +101,7 @@ def wait_size(path, size, timeout):
             return now
         if now > end:
             return None
-        time.sleep(0.0005)
+        time.sleep(0.002)
 
 
 def free_port():
@@ -155,7 +156,6 @@ def follow(work, nfiles, count):
         path = os.path.join(work, f"data{i}")
         make_lines(path, key, count)
         data.append(path)
-    results = {}
     tools = {
         "mux-tail": lambda files: [BIN, "--keys=never", "-n", "0", *files],
         "tail -F": lambda files: ["tail", "-q", "-n", "0", "-F", *files],
@@ -163,54 +163,75 @@ def follow(work, nfiles, count):
         "tail -F | sed": lambda files: " & ".join(
             f"tail -n 0 -F {f} | stdbuf -oL sed 's|^|[{f}] |'" for f in files) + " & wait",
     }
-    for name, argv in tools.items():
-        d = tempfile.mkdtemp(dir=work)
-        files = [f"f{i}.log" for i in range(nfiles)]  # relative to d: the labels
-        for f in files:
-            open(os.path.join(d, f), "w").close()
-        out_path = os.path.join(d, "out")
-        tagged = name != "tail -F"
-        tags = {key: (b"[f%d.log] " % i if tagged else b"") for i, key in enumerate(keys)}
-        with open(out_path, "ab") as out:
-            cmd = argv(files)
-            proc = spawn(cmd, out, shell=isinstance(cmd, str), cwd=d)
-        files = [os.path.join(d, f) for f in files]
-        # Ready when a warm-up line from every file is out.
-        for _ in range(100):
-            for f, key in zip(files, keys):
-                with open(f, "ab") as w:
-                    w.write(b"%s %s\n" % (key, b"w" * 20))
-            time.sleep(0.1)
-            with open(out_path, "rb") as o:
-                seen = o.read()
-            if all(b"%s %s" % (k, b"w" * 20) in seen for k in keys):
-                break
-        time.sleep(0.3)
-        base = os.path.getsize(out_path)
-        expected = base + sum(len(tags[k]) + LINE for k in keys) * count
-        start = time.monotonic()
-        writers = [subprocess.Popen(["sh", "-c", f"cat {src} >> {dst}"]) for src, dst in zip(data, files)]
-        done = wait_size(out_path, expected, 120)
-        for w in writers:
-            w.wait()
-        if done is None:
-            time.sleep(1)
-        pids = group_pids(proc)
-        _, _, rss = stats(pids)
-        stop(proc)
+    results = {name: {"rates": []} for name in tools}
+    # Runs alternate between the tools, so that the machine's noise falls on all of them.
+    for rep in range(REPS):
+        for name, argv in tools.items():
+            tagged = name != "tail -F"
+            tags = {key: (b"[f%d.log] " % i if tagged else b"") for i, key in enumerate(keys)}
+            rate, res = follow_once(work, argv, nfiles, keys, tags, data, count, check_lines=rep == 0)
+            results[name]["rates"].append(rate)
+            if res:
+                results[name].update(res)
+    for path in data:
+        os.remove(path)
+    for r in results.values():
+        r["rate"] = median_rate(r["rates"])
+    return results
+
+
+def median_rate(rates):
+    """The median of the runs (an incomplete run counts as the slowest)."""
+    return statistics.median(r or 0 for r in rates) or None
+
+
+def follow_once(work, argv, nfiles, keys, tags, data, count, check_lines):
+    d = tempfile.mkdtemp(dir=work)
+    files = [f"f{i}.log" for i in range(nfiles)]  # relative to d: the labels
+    for f in files:
+        open(os.path.join(d, f), "w").close()
+    # The output lives apart from the followed files (a write there is not a change to them).
+    out_dir = tempfile.mkdtemp(dir=work)
+    out_path = os.path.join(out_dir, "out")
+    with open(out_path, "ab") as out:
+        cmd = argv(files)
+        proc = spawn(cmd, out, shell=isinstance(cmd, str), cwd=d)
+    files = [os.path.join(d, f) for f in files]
+    # Ready when a warm-up line from every file is out.
+    for _ in range(100):
+        for f, key in zip(files, keys):
+            with open(f, "ab") as w:
+                w.write(b"%s %s\n" % (key, b"w" * 20))
+        time.sleep(0.1)
+        with open(out_path, "rb") as o:
+            seen = o.read()
+        if all(b"%s %s" % (k, b"w" * 20) in seen for k in keys):
+            break
+    time.sleep(0.3)
+    base = os.path.getsize(out_path)
+    expected = base + sum(len(tags[k]) + LINE for k in keys) * count
+    start = time.monotonic()
+    writers = [subprocess.Popen(["sh", "-c", f"cat {src} >> {dst}"]) for src, dst in zip(data, files)]
+    done = wait_size(out_path, expected, 120)
+    for w in writers:
+        w.wait()
+    if done is None:
+        time.sleep(1)
+    _, _, rss = stats(group_pids(proc))
+    stop(proc)
+    res = None
+    if check_lines:
         with open(out_path, "rb") as f:
             f.seek(base)
             body = f.read()
         # The warm-up lines are not part of the check.
         body = b"".join(l for l in body.splitlines(keepends=True) if b" www" not in l)
         res = check(body, tags, count, LINE)
-        elapsed = (done or time.monotonic()) - start
-        res.update(rate=count * nfiles / elapsed if done else None, rss=rss)
-        results[name] = res
-        shutil.rmtree(d)
-    for path in data:
-        os.remove(path)
-    return results
+        res["rss"] = rss
+    shutil.rmtree(d)
+    shutil.rmtree(out_dir)
+    elapsed = (done or time.monotonic()) - start
+    return (count * nfiles / elapsed if done else None), res
 
 
 def tcp(work, clients, total):
@@ -222,45 +243,57 @@ def tcp(work, clients, total):
         path = os.path.join(work, f"client{i}")
         make_lines(path, key, per)
         data.append(path)
-    results = {}
-    for name in ["mux-tail", "socat"]:
-        port = free_port()
-        d = tempfile.mkdtemp(dir=work)
-        out_path = os.path.join(d, "out")
-        if name == "mux-tail":
-            cmd = [BIN, "--keys=never", f"net=tcp:{port}"]
-            tag = b"[net] "
-        else:
-            cmd = ["socat", "-u", f"TCP-LISTEN:{port},fork,reuseaddr,backlog=1024", "STDOUT"]
-            tag = b""
-        with open(out_path, "ab") as out:
-            proc = spawn(cmd, out)
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port)).close()
-                break
-            except OSError:
-                time.sleep(0.01)
-        expected = (len(tag) + LINE) * per * clients
-        start = time.monotonic()
-        senders = [subprocess.Popen(["socat", "-u", f"FILE:{p}", f"TCP:127.0.0.1:{port}"]) for p in data]
-        done = wait_size(out_path, expected, 120)
-        for s in senders:
-            s.wait()
-        if done is None:
-            time.sleep(1)
-        _, _, rss = stats(group_pids(proc))
-        stop(proc)
+    results = {name: {"rates": []} for name in ["mux-tail", "socat"]}
+    for rep in range(REPS):
+        for name in results:
+            rate, res = tcp_once(work, name, keys, data, per, check_lines=rep == 0)
+            results[name]["rates"].append(rate)
+            if res:
+                results[name].update(res)
+    for path in data:
+        os.remove(path)
+    for r in results.values():
+        r["rate"] = median_rate(r["rates"])
+    return results
+
+
+def tcp_once(work, name, keys, data, per, check_lines):
+    port = free_port()
+    d = tempfile.mkdtemp(dir=work)
+    out_path = os.path.join(d, "out")
+    if name == "mux-tail":
+        cmd = [BIN, "--keys=never", f"net=tcp:{port}"]
+        tag = b"[net] "
+    else:
+        cmd = ["socat", "-u", f"TCP-LISTEN:{port},fork,reuseaddr,backlog=1024", "STDOUT"]
+        tag = b""
+    with open(out_path, "ab") as out:
+        proc = spawn(cmd, out)
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port)).close()
+            break
+        except OSError:
+            time.sleep(0.01)
+    expected = (len(tag) + LINE) * per * len(keys)
+    start = time.monotonic()
+    senders = [subprocess.Popen(["socat", "-u", f"FILE:{p}", f"TCP:127.0.0.1:{port}"]) for p in data]
+    done = wait_size(out_path, expected, 120)
+    for s in senders:
+        s.wait()
+    if done is None:
+        time.sleep(1)
+    _, _, rss = stats(group_pids(proc))
+    stop(proc)
+    res = None
+    if check_lines:
         with open(out_path, "rb") as f:
             body = f.read()
         res = check(body, {k: tag for k in keys}, per, LINE)
-        elapsed = (done or time.monotonic()) - start
-        res.update(rate=per * clients / elapsed if done else None, rss=rss)
-        results[name] = res
-        shutil.rmtree(d)
-    for path in data:
-        os.remove(path)
-    return results
+        res["rss"] = rss
+    shutil.rmtree(d)
+    elapsed = (done or time.monotonic()) - start
+    return (per * len(keys) / elapsed if done else None), res
 
 
 def latency(work, lines):

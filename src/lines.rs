@@ -16,7 +16,7 @@ use bytes::{Bytes, BytesMut};
 /// The smallest read the splitter asks for; it grows while reads keep filling the buffer.
 const MIN_READ: usize = 8 * 1024;
 /// The largest read the splitter asks for.
-const MAX_READ: usize = 64 * 1024;
+const MAX_READ: usize = 256 * 1024;
 
 /// Whole lines cut from one input, sharing one buffer.
 #[derive(Clone, Debug, Default)]
