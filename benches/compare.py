@@ -393,6 +393,8 @@ def slow_reader(work, megabytes, rate_mb):
         received = 0
         newlines = 0
         start = time.monotonic()
+        peak = 0
+        next_sample = 0
         while newlines < count:
             chunk = os.read(fd, 65536)
             if not chunk:
@@ -403,7 +405,11 @@ def slow_reader(work, megabytes, rate_mb):
             ahead = received / (rate_mb * 1e6) - (time.monotonic() - start)
             if ahead > 0:
                 time.sleep(ahead)
-        peak = stats([proc.pid])[2]  # VmHWM: the peak over the whole run
+            # VmHWM is the peak so far; sampled while the process lives (socat ends with its
+            # client).
+            if received >= next_sample:
+                peak = max(peak, stats([proc.pid])[2])
+                next_sample += 10_000_000
         sender.wait()
         stop(proc)
         results[name] = {"rss": peak, "lost": count - newlines, "bytes_ok": received == count * LINE}

@@ -165,7 +165,7 @@ pub struct Args {
     /// Each line is printed as TEMPLATE with {label}, {line}, {time} (arrival time, RFC 3339 in
     /// UTC with milliseconds), {peer} (the remote address for socket sources, empty otherwise)
     /// and {source} (the source as given) filled in. {{ and }} are literal braces.
-    #[arg(long, value_name = "TEMPLATE", conflicts_with_all = ["json", "timestamps", "no_label"])]
+    #[arg(long, value_name = "TEMPLATE")]
     pub format: Option<String>,
 
     /// Prefix each line with its arrival time.
@@ -179,7 +179,7 @@ pub struct Args {
     /// Each line becomes {"label","line","time","peer","source"} (peer for socket sources only).
     /// A line that is not valid UTF-8 also carries its exact bytes in "line_base64". Never
     /// coloured.
-    #[arg(long, conflicts_with_all = ["timestamps", "no_label", "highlight"])]
+    #[arg(long)]
     pub json: bool,
 
     /// Print a man page or completion script, and exit.

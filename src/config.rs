@@ -137,6 +137,18 @@ impl Config {
             KeysChoice::Auto => Keys::Auto,
             KeysChoice::Always => Keys::Always,
         };
+        // Checked here rather than by clap, whose conflict check costs time for every SOURCE.
+        let conflicts = [
+            (args.format.is_some(), "--format", args.json, "--json"),
+            (args.format.is_some(), "--format", args.timestamps, "--timestamps"),
+            (args.format.is_some(), "--format", args.no_label, "--no-label"),
+            (args.json, "--json", args.timestamps, "--timestamps"),
+            (args.json, "--json", args.no_label, "--no-label"),
+            (args.json, "--json", !args.highlight.is_empty(), "--highlight"),
+        ];
+        if let Some((_, a, _, b)) = conflicts.iter().find(|(x, _, y, _)| *x && *y) {
+            return Err(ConfigError::Usage(format!("{a} cannot be used with {b}")));
+        }
         let usage = ConfigError::Usage;
         let filters = Filters::new(&args.grep, &args.exclude, args.ignore_case).map_err(usage)?;
         let highlight = filter::any_of(&args.highlight, args.ignore_case).map_err(usage)?;
@@ -261,6 +273,19 @@ mod tests {
         assert!(e(&["--highlight", "[", "x"]).starts_with("invalid regex '['"));
         assert!(e(&["--format", "{x}", "f"]).starts_with("unknown placeholder {x}"));
         assert!(!config(&["--json", "--color=always", "a"], PIPED).unwrap().style.color);
+    }
+
+    #[test]
+    fn layouts_that_exclude_each_other() {
+        let e = |args: &[&str]| match config(args, PIPED) {
+            Err(ConfigError::Usage(msg)) => msg,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(e(&["--json", "-t", "a"]), "--json cannot be used with --timestamps");
+        assert_eq!(
+            e(&["--format", "{line}", "--json", "a"]),
+            "--format cannot be used with --json"
+        );
     }
 
     #[test]

@@ -120,6 +120,8 @@ pub struct Renderer {
     layout: Layout,
     highlight: Option<Regex>,
     sources: Vec<Option<Source>>,
+    /// The width labels are padded to.
+    width: usize,
 }
 
 impl Renderer {
@@ -127,7 +129,7 @@ impl Renderer {
     pub fn new(style: Style, layout: Layout, highlight: Option<Regex>) -> Self {
         // Highlighting is a colour: never in JSON, never without colour.
         let highlight = highlight.filter(|_| style.color && layout != Layout::Json);
-        Renderer { style, layout, highlight, sources: Vec::new() }
+        Renderer { style, layout, highlight, sources: Vec::new(), width: 0 }
     }
 
     /// Makes `label` the label of source `id`, from `spec` (labels are re-padded when the
@@ -147,27 +149,34 @@ impl Renderer {
         };
         self.sources[id] =
             Some(Source { label: shown(label), spec: shown(spec), prefix: Vec::new() });
-        self.relayout();
+        self.relayout(Some(id));
     }
 
     /// Forgets source `id`.
     pub fn remove_source(&mut self, id: usize) {
         if let Some(source) = self.sources.get_mut(id) {
             *source = None;
-            self.relayout();
+            self.relayout(None);
         }
     }
 
-    fn relayout(&mut self) {
+    /// Lays out the prefix of source `new` (just added), or of every source when the padded
+    /// width changed.
+    fn relayout(&mut self, new: Option<usize>) {
         let width = if self.style.terminal {
             self.sources.iter().flatten().map(|s| s.label.chars().count()).max().unwrap_or(0)
         } else {
             0
         };
         let (label, color) = (self.style.label, self.style.color);
-        for source in self.sources.iter_mut().flatten() {
+        let layout = |source: &mut Source| {
             source.prefix = if label { prefix(&source.label, width, color) } else { Vec::new() };
+        };
+        match new {
+            Some(id) if width == self.width => self.sources[id].iter_mut().for_each(layout),
+            _ => self.sources.iter_mut().flatten().for_each(layout),
         }
+        self.width = width;
     }
 
     /// Appends every line of `lines`, as source `id`'s, to `out`.

@@ -21,7 +21,7 @@ use std::collections::VecDeque;
 use std::fs::File;
 use std::io;
 use std::os::fd::AsFd;
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
@@ -36,16 +36,21 @@ const MAX_NEXT: usize = 8;
 
 /// Checks `path` and starts following it.
 pub fn open(path: &Path, opts: &SourceOptions, watch: &DirWatch) -> anyhow::Result<SourceStream> {
-    let first = match std::fs::metadata(path) {
-        Ok(m) if m.is_dir() => bail!("is a directory"),
-        Ok(m) if m.file_type().is_fifo() || m.file_type().is_char_device() => {
-            // A pipe or a device has no name to follow and no end to seek to: read it through.
-            return Ok(stdin::open_path(path.to_path_buf(), opts));
-        }
-        Ok(_) => {
-            // The start position is fixed now: every line appended from here on is shown.
-            let file = File::open(path).map_err(|e| anyhow::anyhow!("cannot open: {e}"))?;
+    // Non-blocking, so that opening a FIFO does not wait for a writer.
+    let opened = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path);
+    let first = match opened {
+        Ok(file) => {
             let meta = file.metadata()?;
+            let kind = meta.file_type();
+            if kind.is_dir() {
+                bail!("is a directory");
+            }
+            if kind.is_fifo() || kind.is_char_device() {
+                // A pipe or a device has no name to follow and no end to seek to: read it
+                // through.
+                return Ok(stdin::open_path(path.to_path_buf(), opts));
+            }
+            // The start position is fixed now: every line appended from here on is shown.
             let pos = start_offset(&file, meta.len(), opts.initial)
                 .map_err(|e| anyhow::anyhow!("cannot read: {e}"))?;
             Some((file, meta, pos))
@@ -339,7 +344,7 @@ impl Follower {
 /// Where reading starts in a file of `size` bytes for `-n`.
 fn start_offset(file: &File, size: u64, initial: Initial) -> io::Result<u64> {
     const BLOCK: u64 = 64 * 1024;
-    let mut buf = vec![0u8; BLOCK as usize];
+    let mut buf = vec![0u8; BLOCK.min(size) as usize];
     match initial {
         Initial::Last(0) => Ok(size),
         Initial::From(n) if n <= 1 => Ok(0),
@@ -347,15 +352,16 @@ fn start_offset(file: &File, size: u64, initial: Initial) -> io::Result<u64> {
             // The n-th `\n` before the end (not counting one that ends the file) ends the line
             // before the ones to show.
             let mut end = size;
-            let mut last = [0u8];
-            if size > 0 && read_exact_at(file, &mut last, size - 1).is_ok() && last[0] == b'\n' {
-                end -= 1;
-            }
             let mut found = 0;
+            let mut first_block = true;
             while end > 0 {
                 let start = end.saturating_sub(BLOCK);
                 let chunk = &mut buf[..(end - start) as usize];
                 read_exact_at(file, chunk, start)?;
+                let mut chunk = &chunk[..];
+                if std::mem::take(&mut first_block) && chunk.last() == Some(&b'\n') {
+                    chunk = &chunk[..chunk.len() - 1];
+                }
                 for i in memchr::memrchr_iter(b'\n', chunk) {
                     found += 1;
                     if found == n {

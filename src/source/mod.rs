@@ -291,6 +291,8 @@ pub struct SourceStream {
     status: Arc<SourceStatus>,
     /// The source says `CaughtUp` once its first lines are out.
     catches_up: bool,
+    /// The waker registered with the channel by the last poll that found it empty.
+    waiting: Option<std::task::Waker>,
 }
 
 impl SourceStream {
@@ -304,6 +306,7 @@ impl SourceStream {
             ended: false,
             status: status.clone(),
             catches_up: false,
+            waiting: None,
         };
         (Emitter { tx, status }, stream)
     }
@@ -361,13 +364,29 @@ impl Stream for SourceStream {
         if self.ended {
             return Poll::Ready(None);
         }
+        // The map polls every idle source for each event of a busy one. An idle source whose
+        // channel is still empty and open still has this very waker registered (only a send or
+        // the close takes it), so it can answer at once.
+        if self.waiting.as_ref().is_some_and(|w| w.will_wake(cx.waker()))
+            && self.rx.is_empty()
+            && !self.rx.is_closed()
+        {
+            return Poll::Pending;
+        }
         match self.rx.poll_recv(cx) {
             Poll::Ready(None) => {
                 // Every sender is gone: the producer finished.
                 self.ended = true;
                 Poll::Ready(Some(SourceEvent::Ended))
             }
-            other => other,
+            Poll::Pending => {
+                self.waiting = Some(cx.waker().clone());
+                Poll::Pending
+            }
+            ready => {
+                self.waiting = None;
+                ready
+            }
         }
     }
 }

@@ -62,6 +62,8 @@ pub struct DirWatch {
 struct Shared {
     reg: Mutex<Registry>,
     manager: OnceLock<Mutex<mpsc::Sender<Request>>>,
+    /// Directories as written, normalized (a thousand files in one directory resolve it once).
+    dirs: Mutex<HashMap<PathBuf, PathBuf>>,
 }
 
 #[derive(Default)]
@@ -118,7 +120,7 @@ impl DirWatch {
     pub fn subscribe(&self, path: &Path) -> Subscription {
         let mut sub =
             Subscription { shared: self.shared.clone(), hint: Arc::default(), keys: Vec::new() };
-        sub.add_key(key_of(path));
+        sub.add_key(self.shared.key_of(path));
         sub
     }
 
@@ -171,7 +173,8 @@ impl Subscription {
             self.remove_key(key);
         }
         if let Some(target) = target {
-            self.add_key(key_of(target));
+            let key = self.shared.key_of(target);
+            self.add_key(key);
         }
     }
 
@@ -483,6 +486,25 @@ fn key_of(path: &Path) -> (PathBuf, OsString) {
     let name = abs.file_name().map(OsStr::to_os_string).unwrap_or_default();
     let dir = abs.parent().map(normalize).unwrap_or_else(|| PathBuf::from("/"));
     (dir, name)
+}
+
+impl Shared {
+    /// [`key_of`], with the directory's normalization remembered.
+    fn key_of(&self, path: &Path) -> (PathBuf, OsString) {
+        let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+            return key_of(path);
+        };
+        if name == ".." || name == "." {
+            return key_of(path);
+        }
+        let known = lock(&self.dirs).get(parent).cloned();
+        let dir = known.unwrap_or_else(|| {
+            let (dir, _) = key_of(&parent.join("x"));
+            lock(&self.dirs).insert(parent.to_path_buf(), dir.clone());
+            dir
+        });
+        (dir, name.to_os_string())
+    }
 }
 
 /// Resolves symlinks and `..` in the part of `dir` that exists, so that one directory always has

@@ -17,12 +17,6 @@ use crate::util::{
     Collected, TestEnv,
 };
 
-fn peak_rss_kib(pid: u32) -> u64 {
-    let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
-}
-
 fn cpu_seconds(pid: u32) -> f64 {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
     let fields: Vec<&str> = stat.rsplit(") ").next().unwrap().split_whitespace().collect();
@@ -60,7 +54,7 @@ fn a_100_mb_line_and_a_stream_of_nul_bytes_keep_memory_bounded() {
     }
     sender.join().unwrap();
     assert_eq!(seen, 150 * ((1 << 20) + 1));
-    let rss = peak_rss_kib(child.id());
+    let rss = crate::util::peak_rss_kib(child.id());
     let _ = child.kill();
     let _ = child.wait();
     assert!(rss < 40 * 1024, "peak RSS {rss} KiB for a 100 MiB line");
@@ -81,7 +75,7 @@ fn a_stalled_reader_loses_nothing_and_memory_stays_flat() {
     });
     // The reader stalls (the workload, not a wait), then reads everything.
     thread::sleep(Duration::from_secs(2));
-    let rss_stalled = peak_rss_kib(child.id());
+    let rss_stalled = crate::util::peak_rss_kib(child.id());
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     for i in 0..total {
@@ -90,7 +84,7 @@ fn a_stalled_reader_loses_nothing_and_memory_stays_flat() {
         assert_eq!(line.len(), 100, "line {i}");
     }
     sender.join().unwrap();
-    let rss = peak_rss_kib(child.id());
+    let rss = crate::util::peak_rss_kib(child.id());
     let _ = child.kill();
     let _ = child.wait();
     assert!(rss_stalled < 32 * 1024 && rss < 32 * 1024, "peak RSS {rss_stalled} / {rss} KiB");
@@ -128,7 +122,7 @@ fn pause_held_long_holds_sources_back_and_loses_nothing() {
     pty.screen.wait_for("80,000 lines held", |b| held(b) >= 80_000);
     thread::sleep(Duration::from_secs(1));
     assert!(!sender.is_finished(), "the sender should be held back by flow control");
-    let rss = peak_rss_kib(child.id());
+    let rss = crate::util::peak_rss_kib(child.id());
     assert!(rss < 40 * 1024, "peak RSS {rss} KiB while paused");
     pty.send(b" ");
     let last = format!("{:099}\r\n", total - 1);

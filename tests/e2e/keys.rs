@@ -287,16 +287,7 @@ fn keys_work_when_stdout_is_piped_and_output_processing_stays_on() {
     env.write("b.log", "b1\n");
     let pty = Pty::new(120, 40);
     let before = pty.termios();
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg(format!("'{}' a.log b.log | cat", bin()))
-        .current_dir(env.root())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap())
-        .stdin(Stdio::null())
-        .stdout(pty.stdio())
-        .stderr(pty.stdio());
-    let mut child = pty.spawn(cmd);
+    let mut child = in_pipeline(&env, &pty, "a.log b.log | cat");
     let t = Screen(&pty);
     wait_until("key mode", || !pty.termios().local_modes.contains(LocalModes::ICANON));
     t.wait("[a.log] a1\r\n");
@@ -334,6 +325,21 @@ fn keys_work_when_stdout_is_piped_and_output_processing_stays_on() {
         }
     }
     assert_same_mode(&before, &pty.termios());
+}
+
+/// Runs `mux-tail ARGS | …` (the text after the binary) in a shell whose stdout and stderr are
+/// the terminal, as a user's pipeline does.
+fn in_pipeline(env: &TestEnv, pty: &Pty, after_bin: &str) -> Child {
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(format!("'{}' {after_bin}", bin()))
+        .current_dir(env.root())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap())
+        .stdin(Stdio::null())
+        .stdout(pty.stdio())
+        .stderr(pty.stdio());
+    pty.spawn(cmd)
 }
 
 struct Screen<'a>(&'a Pty);
@@ -432,16 +438,7 @@ fn lines_wait_while_a_prompt_is_typed_on_a_piped_terminal() {
     let env = TestEnv::new();
     env.write("a.log", "a1\n");
     let pty = Pty::new(120, 40);
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg(format!("'{}' a.log | cat", bin()))
-        .current_dir(env.root())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap())
-        .stdin(Stdio::null())
-        .stdout(pty.stdio())
-        .stderr(pty.stdio());
-    let mut child = pty.spawn(cmd);
+    let mut child = in_pipeline(&env, &pty, "a.log | cat");
     let t = Screen(&pty);
     wait_until("key mode", || !pty.termios().local_modes.contains(LocalModes::ICANON));
     t.wait("[a.log] a1\r\n");
@@ -470,16 +467,7 @@ fn keys_are_left_to_a_pager_reading_the_output() {
     std::fs::set_permissions(&pager, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let pty = Pty::new(120, 40);
     let before = pty.termios();
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg(format!("'{}' a.log | ./less", bin()))
-        .current_dir(env.root())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap())
-        .stdin(Stdio::null())
-        .stdout(pty.stdio())
-        .stderr(pty.stdio());
-    let mut child = pty.spawn(cmd);
+    let mut child = in_pipeline(&env, &pty, "a.log | ./less");
     let t = Screen(&pty);
     t.wait("mux-tail: keys are off: the output goes to less, which reads the terminal too");
     t.wait("[a.log] a1\r\n");

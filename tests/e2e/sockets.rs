@@ -166,15 +166,8 @@ fn slow_reader_holds_senders_back_without_growing() {
     }
     sender.join().unwrap();
     assert_eq!(got, total_lines * 100, "every byte arrives");
-    let rss = peak_rss_kib(child.id());
+    let rss = crate::util::peak_rss_kib(child.id());
     let _ = child.kill();
     let _ = child.wait();
     assert!(rss < 32 * 1024, "peak RSS {rss} KiB while the reader was slow");
-}
-
-/// Peak resident set size of a process, from /proc.
-pub fn peak_rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }

@@ -208,29 +208,6 @@ impl Collected {
         std::mem::take(&mut self.state.0.lock().unwrap().0)
     }
 
-    /// Whether the peer program `name` (jq, zsh, rsyslogd…) is installed. Without it the test is
-    /// skipped with a note — unless MUX_TAIL_REQUIRE_PEERS is set (as CI does), where it fails.
-    pub fn peer(name: &str) -> bool {
-        let found = peer_path(name).is_some();
-        if !found {
-            assert!(
-                std::env::var_os("MUX_TAIL_REQUIRE_PEERS").is_none(),
-                "{name} is required (MUX_TAIL_REQUIRE_PEERS is set) but not installed"
-            );
-            eprintln!("skipped: {name} is not installed");
-        }
-        found
-    }
-
-    /// Where the program `name` is installed (PATH, then the sbin directories).
-    pub fn peer_path(name: &str) -> Option<PathBuf> {
-        let path = std::env::var_os("PATH").unwrap_or_default();
-        std::env::split_paths(&path)
-            .chain(["/usr/sbin", "/sbin"].map(PathBuf::from))
-            .map(|d| d.join(name))
-            .find(|p| p.is_file())
-    }
-
     /// Waits until `cond` holds for the bytes read so far; panics with `what` after the deadline.
     pub fn wait_for(&self, what: &str, cond: impl Fn(&[u8]) -> bool) {
         let (lock, cv) = &*self.state;
@@ -357,6 +334,13 @@ pub fn peer_path(name: &str) -> Option<PathBuf> {
         .chain(["/usr/sbin", "/sbin"].map(PathBuf::from))
         .map(|d| d.join(name))
         .find(|p| p.is_file())
+}
+
+/// Peak resident set size of a process (KiB), from /proc.
+pub fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
 /// Waits until `cond` holds (checked every few milliseconds), within the deadline.
