@@ -135,6 +135,11 @@ impl Splitter {
         Ok(n)
     }
 
+    /// The last `n` bytes held (just read, before [`Splitter::take_batch`] takes them).
+    pub fn last_bytes(&self, n: usize) -> &[u8] {
+        &self.buf[self.buf.len().saturating_sub(n)..]
+    }
+
     /// Appends bytes (for inputs that arrive as slices, such as datagrams).
     pub fn push(&mut self, bytes: &[u8]) {
         self.buf.extend_from_slice(bytes);

@@ -50,9 +50,10 @@ pub fn terminal_reader_downstream() -> Option<String> {
     if !pipe.to_string_lossy().starts_with("pipe:") {
         return None;
     }
-    // The reader may still be a shell about to start it: look again for a moment.
-    for _ in 0..20 {
-        let mut shell = false;
+    // The reader may not be started yet, or still be a shell about to start it: look again for
+    // a moment.
+    for _ in 0..40 {
+        let mut settled = false;
         for entry in std::fs::read_dir("/proc").ok()?.flatten() {
             let pid = entry.file_name();
             if !pid.to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
@@ -67,9 +68,9 @@ pub fn terminal_reader_downstream() -> Option<String> {
             if TERMINAL_READERS.contains(&comm) {
                 return Some(comm.to_string());
             }
-            shell |= SHELLS.contains(&comm);
+            settled |= !SHELLS.contains(&comm);
         }
-        if !shell {
+        if settled {
             return None;
         }
         std::thread::sleep(std::time::Duration::from_millis(5));

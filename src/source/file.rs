@@ -87,6 +87,32 @@ struct Current {
     id: (u64, u64),
     pos: u64,
     lines: Splitter,
+    /// The last bytes read, ending at `pos`: if the file no longer holds them there, it was
+    /// truncated and written again (faster than the size alone can show).
+    seen: Vec<u8>,
+}
+
+/// How many of the last bytes read are checked against the file.
+const SEEN: usize = 16;
+
+impl Current {
+    /// Whether the bytes before `pos` are no longer those read: the file was rewritten.
+    fn rewritten(&self) -> bool {
+        if self.seen.is_empty() {
+            return false;
+        }
+        let mut now = [0u8; SEEN];
+        let now = &mut now[..self.seen.len()];
+        let at = self.pos - self.seen.len() as u64;
+        read_exact_at(&self.file, now, at).is_err() || now != &self.seen[..]
+    }
+
+    /// Remembers the end of what was just read into the splitter (`n` bytes).
+    fn remember(&mut self, fresh: &[u8]) {
+        self.seen.extend_from_slice(fresh);
+        let extra = self.seen.len().saturating_sub(SEEN);
+        self.seen.drain(..extra);
+    }
 }
 
 struct Follower {
@@ -164,12 +190,16 @@ impl Follower {
             id: (meta.dev(), meta.ino()),
             pos,
             lines: Splitter::new(self.max_line_bytes),
+            seen: Vec::new(),
         }
     }
 
     /// Reads what there is to read and follows the name to a new file when it moved on.
     async fn check(&mut self) -> Result<(), Detached> {
         loop {
+            if self.cur.as_ref().is_some_and(Current::rewritten) {
+                self.truncated().await?;
+            }
             if self.cur.is_some() {
                 if let Err(e) = self.read_current().await? {
                     self.note(format!("read error: {e}")).await?;
@@ -201,11 +231,7 @@ impl Follower {
             if at_name && self.next.is_empty() {
                 self.set_draining(false);
                 if old.len() < cur.pos {
-                    self.note("file truncated; reading from the start").await?;
-                    self.flush_partial().await?;
-                    if let Some(cur) = &mut self.cur {
-                        cur.pos = 0;
-                    }
+                    self.truncated().await?;
                     continue;
                 }
                 return Ok(());
@@ -248,6 +274,17 @@ impl Follower {
         }
     }
 
+    /// The current file was truncated (or truncated and written again): read it from the start.
+    async fn truncated(&mut self) -> Result<(), Detached> {
+        self.note("file truncated; reading from the start").await?;
+        self.flush_partial().await?;
+        if let Some(cur) = &mut self.cur {
+            cur.pos = 0;
+            cur.seen.clear();
+        }
+        Ok(())
+    }
+
     /// Reads the current file to its end, sending every complete line.
     async fn read_current(&mut self) -> Result<io::Result<()>, Detached> {
         loop {
@@ -262,6 +299,8 @@ impl Follower {
                 return Ok(Ok(()));
             }
             cur.pos += n as u64;
+            let fresh = cur.lines.last_bytes(n.min(SEEN)).to_vec();
+            cur.remember(&fresh);
             if let Some(batch) = cur.lines.take_batch() {
                 self.emit.lines(batch, None).await?;
             }

@@ -474,3 +474,36 @@ fn without_inotify_files_are_polled_with_a_note() {
     let _ = child.wait();
     assert!(start.elapsed() < Duration::from_secs(5));
 }
+
+#[test]
+fn a_thousand_files_and_a_thousand_connections_at_once() {
+    // The test itself holds a thousand sockets.
+    let mut limit = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+    limit.current = limit.maximum;
+    let _ = rustix::process::setrlimit(rustix::process::Resource::Nofile, limit);
+    let env = TestEnv::new();
+    let mut args = vec!["--no-label".to_string(), "-n".into(), "1".into()];
+    for i in 0..1000 {
+        let name = format!("f{i:04}.log");
+        env.write(&name, format!("file {i}\n"));
+        args.push(name);
+    }
+    args.push("tcp:0".into());
+    let run = env.cmd().args(&args).spawn();
+    let port = run.port(0);
+    run.stdout.wait_for("a line of every file", |b| crate::util::count_lines(b) >= 1000);
+    let clients: Vec<TcpStream> = (0..1000)
+        .map(|i| {
+            let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            c.write_all(format!("client {i}\n").as_bytes()).unwrap();
+            c
+        })
+        .collect();
+    run.stdout.wait_for("a line of every client", |b| crate::util::count_lines(b) >= 2000);
+    let out = run.stdout_string();
+    for i in 0..1000 {
+        assert!(out.contains(&format!("file {i}\n")), "file {i} missing");
+        assert!(out.contains(&format!("client {i}\n")), "client {i} missing");
+    }
+    drop(clients);
+}
