@@ -210,11 +210,24 @@ def follow_once(work, argv, nfiles, keys, tags, data, count, check_lines):
     time.sleep(0.3)
     base = os.path.getsize(out_path)
     expected = base + sum(len(tags[k]) + LINE for k in keys) * count
+    writers = [["sh", "-c", f"cat {src} >> {dst}"] for src, dst in zip(data, files)]
+    # The warm-up lines are not part of the check.
+    elapsed, res = drive(proc, out_path, base, expected, writers, tags, count, check_lines,
+                         keep=lambda line: b" www" not in line)
+    shutil.rmtree(d)
+    shutil.rmtree(out_dir)
+    return (count * nfiles / elapsed if elapsed else None), res
+
+
+def drive(proc, out_path, base, expected, feeders, tags, count, check_lines, keep=None):
+    """Starts the feeders, waits until `expected` bytes are out, stops `proc`. Returns the
+    seconds that took (None when not everything came) and, with `check_lines`, the line check
+    of what came after `base` (the lines `keep` lets through)."""
     start = time.monotonic()
-    writers = [subprocess.Popen(["sh", "-c", f"cat {src} >> {dst}"]) for src, dst in zip(data, files)]
+    running = [subprocess.Popen(argv) for argv in feeders]
     done = wait_size(out_path, expected, 120)
-    for w in writers:
-        w.wait()
+    for r in running:
+        r.wait()
     if done is None:
         time.sleep(1)
     _, _, rss = stats(group_pids(proc))
@@ -224,14 +237,11 @@ def follow_once(work, argv, nfiles, keys, tags, data, count, check_lines):
         with open(out_path, "rb") as f:
             f.seek(base)
             body = f.read()
-        # The warm-up lines are not part of the check.
-        body = b"".join(l for l in body.splitlines(keepends=True) if b" www" not in l)
+        if keep:
+            body = b"".join(l for l in body.splitlines(keepends=True) if keep(l))
         res = check(body, tags, count, LINE)
         res["rss"] = rss
-    shutil.rmtree(d)
-    shutil.rmtree(out_dir)
-    elapsed = (done or time.monotonic()) - start
-    return (count * nfiles / elapsed if done else None), res
+    return (done - start if done else None), res
 
 
 def tcp(work, clients, total):
@@ -276,24 +286,11 @@ def tcp_once(work, name, keys, data, per, check_lines):
         except OSError:
             time.sleep(0.01)
     expected = (len(tag) + LINE) * per * len(keys)
-    start = time.monotonic()
-    senders = [subprocess.Popen(["socat", "-u", f"FILE:{p}", f"TCP:127.0.0.1:{port}"]) for p in data]
-    done = wait_size(out_path, expected, 120)
-    for s in senders:
-        s.wait()
-    if done is None:
-        time.sleep(1)
-    _, _, rss = stats(group_pids(proc))
-    stop(proc)
-    res = None
-    if check_lines:
-        with open(out_path, "rb") as f:
-            body = f.read()
-        res = check(body, {k: tag for k in keys}, per, LINE)
-        res["rss"] = rss
+    senders = [["socat", "-u", f"FILE:{p}", f"TCP:127.0.0.1:{port}"] for p in data]
+    tags = {k: tag for k in keys}
+    elapsed, res = drive(proc, out_path, 0, expected, senders, tags, per, check_lines)
     shutil.rmtree(d)
-    elapsed = (done or time.monotonic()) - start
-    return (per * len(keys) / elapsed if done else None), res
+    return (per * len(keys) / elapsed if elapsed else None), res
 
 
 def latency(work, lines):
