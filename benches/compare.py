@@ -163,13 +163,22 @@ def follow(work, nfiles, count):
         "tail -F | sed": lambda files: " & ".join(
             f"tail -n 0 -F {f} | stdbuf -oL sed 's|^|[{f}] |'" for f in files) + " & wait",
     }
-    results = {name: {"rates": []} for name in tools}
-    # Runs alternate between the tools, so that the machine's noise falls on all of them.
+    def once(name, check_lines):
+        tagged = name != "tail -F"
+        tags = {key: (b"[f%d.log] " % i if tagged else b"") for i, key in enumerate(keys)}
+        return follow_once(work, tools[name], nfiles, keys, tags, data, count, check_lines)
+
+    return repeat(list(tools), once, data)
+
+
+def repeat(names, once, data):
+    """Runs `once(name, check_lines)` REPS times per tool, alternating between the tools so that
+    the machine's noise falls on all of them; the line check runs on the first round. Removes the
+    generated `data` at the end."""
+    results = {name: {"rates": []} for name in names}
     for rep in range(REPS):
-        for name, argv in tools.items():
-            tagged = name != "tail -F"
-            tags = {key: (b"[f%d.log] " % i if tagged else b"") for i, key in enumerate(keys)}
-            rate, res = follow_once(work, argv, nfiles, keys, tags, data, count, check_lines=rep == 0)
+        for name in names:
+            rate, res = once(name, rep == 0)
             results[name]["rates"].append(rate)
             if res:
                 results[name].update(res)
@@ -253,18 +262,8 @@ def tcp(work, clients, total):
         path = os.path.join(work, f"client{i}")
         make_lines(path, key, per)
         data.append(path)
-    results = {name: {"rates": []} for name in ["mux-tail", "socat"]}
-    for rep in range(REPS):
-        for name in results:
-            rate, res = tcp_once(work, name, keys, data, per, check_lines=rep == 0)
-            results[name]["rates"].append(rate)
-            if res:
-                results[name].update(res)
-    for path in data:
-        os.remove(path)
-    for r in results.values():
-        r["rate"] = median_rate(r["rates"])
-    return results
+    return repeat(["mux-tail", "socat"],
+                  lambda name, check_lines: tcp_once(work, name, keys, data, per, check_lines), data)
 
 
 def tcp_once(work, name, keys, data, per, check_lines):

@@ -108,8 +108,8 @@ impl Current {
     }
 
     /// Remembers the end of what was just read into the splitter (`n` bytes).
-    fn remember(&mut self, fresh: &[u8]) {
-        self.seen.extend_from_slice(fresh);
+    fn remember(&mut self, n: usize) {
+        self.seen.extend_from_slice(self.lines.last_bytes(n.min(SEEN)));
         let extra = self.seen.len().saturating_sub(SEEN);
         self.seen.drain(..extra);
     }
@@ -299,8 +299,7 @@ impl Follower {
                 return Ok(Ok(()));
             }
             cur.pos += n as u64;
-            let fresh = cur.lines.last_bytes(n.min(SEEN)).to_vec();
-            cur.remember(&fresh);
+            cur.remember(n);
             if let Some(batch) = cur.lines.take_batch() {
                 self.emit.lines(batch, None).await?;
             }
