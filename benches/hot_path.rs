@@ -8,9 +8,9 @@ use std::time::SystemTime;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use mux_tail::filter::Filters;
-use mux_tail::lines::{Batch, Splitter};
+use mux_tail::line::Arrival;
+use mux_tail::line::{Batch, Splitter};
 use mux_tail::render::{Layout, Renderer, Style};
-use mux_tail::source::Arrival;
 
 /// 64 KiB of ~100-byte log lines.
 fn chunk() -> Vec<u8> {

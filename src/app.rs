@@ -6,8 +6,9 @@ use std::process::ExitCode;
 use tokio::sync::mpsc;
 
 use crate::config::{Config, Keys};
-use crate::mux::{Feedback, Mux, Signals};
+use crate::mux::{feedback::Mode, Mux};
 use crate::source::cleanup;
+use crate::term::Signals;
 use crate::{keys, messages, output, render, term};
 
 /// Commands (keys) that may wait for the mux.
@@ -25,16 +26,21 @@ pub fn run(config: Config) -> anyhow::Result<ExitCode> {
     raise_fd_limit();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let result = runtime.block_on(async {
-        let (feedback, tty) = keys_setup(&config)?;
+        let (mode, tty) = keys_setup(&config)?;
         // Before any key can be pressed: Ctrl-Z must find its handler in place.
         let signals = Signals::new(tty.is_some())?;
-        let status_line = matches!(feedback, Feedback::StatusLine { .. });
+        let status_line = matches!(mode, Mode::StatusLine { .. });
+        // Prompts are drawn on the terminal itself when stdout is not it.
+        let prompt_tty = match (&tty, mode) {
+            (Some(tty), Mode::Stderr) => Some(tty.try_clone()?),
+            _ => None,
+        };
         let mut mux =
-            Mux::new(config.source_opts.clone(), feedback, config.filters, config.ignore_case);
+            Mux::new(config.source_opts.clone(), mode, config.filters, config.ignore_case);
         mux.set_stdin_tty(config.stdin_tty);
-        mux.attach_all(config.sources)?;
+        mux.attach_all(config.sources).await?;
         let renderer = render::Renderer::new(config.style, config.layout, config.highlight);
-        let output = output::start(renderer, status_line)?;
+        let output = output::start(renderer, status_line, prompt_tty)?;
         let (commands, received) = mpsc::channel(COMMAND_QUEUE);
         if let Some(tty) = tty {
             keys::start(tty, commands, mux.count());
@@ -60,12 +66,12 @@ fn raise_fd_limit() {
 }
 
 /// Decides where key feedback goes and opens the terminal for keys.
-fn keys_setup(config: &Config) -> anyhow::Result<(Feedback, Option<std::fs::File>)> {
+fn keys_setup(config: &Config) -> anyhow::Result<(Mode, Option<std::fs::File>)> {
     match config.keys {
-        Keys::Off => return Ok((Feedback::Off, None)),
+        Keys::Off => return Ok((Mode::Off, None)),
         Keys::OffStdinIsTerminal => {
             messages::error("keys are off: standard input is a source and the terminal");
-            return Ok((Feedback::Off, None));
+            return Ok((Mode::Off, None));
         }
         Keys::Auto | Keys::Always => {}
     }
@@ -75,21 +81,21 @@ fn keys_setup(config: &Config) -> anyhow::Result<(Feedback, Option<std::fs::File
                 "keys are off: the output goes to {reader}, which reads the terminal too \
                  (--keys=always to insist)"
             ));
-            return Ok((Feedback::Off, None));
+            return Ok((Mode::Off, None));
         }
     }
     let tty = match term::open_tty() {
         Ok(tty) => tty,
-        Err(_) if config.keys == Keys::Auto => return Ok((Feedback::Off, None)),
+        Err(_) if config.keys == Keys::Auto => return Ok((Mode::Off, None)),
         Err(e) => anyhow::bail!("--keys=always: no terminal to read keys from: {e}"),
     };
     term::save(&tty)?;
     term::ignore_background_reads();
     let foreground = term::is_foreground(std::os::fd::AsFd::as_fd(&tty));
-    let feedback = if config.style.terminal && foreground {
-        Feedback::StatusLine { notes_inline: config.stderr_tty }
+    let mode = if config.style.terminal && foreground {
+        Mode::StatusLine { notes_inline: config.stderr_tty }
     } else {
-        Feedback::Stderr { tty: tty.try_clone()? }
+        Mode::Stderr
     };
-    Ok((feedback, Some(tty)))
+    Ok((mode, Some(tty)))
 }

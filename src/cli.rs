@@ -1,8 +1,8 @@
-//! The command line: flags and help text only. [`crate::config`] turns them into a `Config`.
+//! The command line: flags, help text and the parsing of single values. [`crate::config`]
+//! turns them into a `Config`; this module never looks at it.
 
 use clap::{CommandFactory, Parser, ValueEnum};
 
-use crate::config::{parse_initial, parse_size};
 use crate::source::allow::Cidr;
 use crate::source::Initial;
 
@@ -71,8 +71,7 @@ pub struct Args {
         long,
         value_name = "N|+N",
         default_value = "10",
-        allow_hyphen_values = true,
-        value_parser = parse_initial
+        allow_hyphen_values = true
     )]
     pub lines: Initial,
 
@@ -244,6 +243,26 @@ pub enum ColorChoice {
     Never,
 }
 
+/// Parses a byte count with an optional K, M or G suffix (powers of 1024).
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let (digits, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => t.split_at(i),
+        None => (t, ""),
+    };
+    let mult: usize = match unit.to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "K" | "KB" | "KIB" => 1 << 10,
+        "M" | "MB" | "MIB" => 1 << 20,
+        "G" | "GB" | "GIB" => 1 << 30,
+        _ => return Err(format!("unknown unit '{unit}' (use K, M or G)")),
+    };
+    let n: usize = digits
+        .parse()
+        .map_err(|_| "expected a number of bytes, such as 65536 or 64K".to_string())?;
+    n.checked_mul(mult).ok_or_else(|| "too large".to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,5 +282,13 @@ mod tests {
         assert_eq!(args.max_line_bytes, 4096);
         assert!(Args::try_parse_from(["mux-tail", "-n", "x"]).is_err());
         assert!(Args::try_parse_from(["mux-tail", "--max-connections", "0"]).is_err());
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("1M"), Ok(1 << 20));
+        assert_eq!(parse_size("64k"), Ok(65536));
+        assert_eq!(parse_size("100"), Ok(100));
+        assert!(parse_size("1X").is_err());
     }
 }

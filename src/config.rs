@@ -1,4 +1,5 @@
-//! `Args` to a validated `Config`: everything downstream works with parsed values only.
+//! `Args` to a validated `Config`: everything downstream works with parsed values only. Config
+//! consumes the command line ([`crate::cli`]); nothing here is used by it.
 
 use std::io::IsTerminal;
 
@@ -7,7 +8,7 @@ use regex::bytes::Regex;
 
 use crate::filter::{self, Filters};
 use crate::render::{Layout, Style, Template};
-use crate::source::{Initial, SourceKind, SourceOptions, SourceSpec, SpecError};
+use crate::source::{SourceKind, SourceOptions, SourceSpec, SpecError};
 
 /// The largest `--max-line-bytes` (line positions are kept in 32 bits).
 const MAX_LINE_LIMIT: usize = 1 << 30;
@@ -112,7 +113,7 @@ impl Config {
             )));
         }
         if args.no_follow {
-            if let Some(listener) = sources.iter().find(|s| matches!(s.kind, SourceKind::Tcp(_))) {
+            if let Some(listener) = sources.iter().find(|s| s.kind.is_listener()) {
                 return Err(ConfigError::Usage(format!(
                     "--no-follow: {} is a listener and has no end to read to",
                     listener.spec
@@ -182,37 +183,6 @@ impl Config {
             highlight,
         })
     }
-}
-
-/// Parses `-n`: `N` (last N lines; `-N` too, as tail takes it) or `+N` (from line N).
-pub fn parse_initial(s: &str) -> Result<Initial, String> {
-    let (from, digits) = match s.strip_prefix('+') {
-        Some(rest) => (true, rest),
-        None => (false, s.strip_prefix('-').unwrap_or(s)),
-    };
-    let n: u64 =
-        digits.parse().map_err(|_| "expected N (last N lines) or +N (from line N)".to_string())?;
-    Ok(if from { Initial::From(n) } else { Initial::Last(n) })
-}
-
-/// Parses a byte count with an optional K, M or G suffix (powers of 1024).
-pub fn parse_size(s: &str) -> Result<usize, String> {
-    let t = s.trim();
-    let (digits, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
-        Some((i, _)) => t.split_at(i),
-        None => (t, ""),
-    };
-    let mult: usize = match unit.to_ascii_uppercase().as_str() {
-        "" | "B" => 1,
-        "K" | "KB" | "KIB" => 1 << 10,
-        "M" | "MB" | "MIB" => 1 << 20,
-        "G" | "GB" | "GIB" => 1 << 30,
-        _ => return Err(format!("unknown unit '{unit}' (use K, M or G)")),
-    };
-    let n: usize = digits
-        .parse()
-        .map_err(|_| "expected a number of bytes, such as 65536 or 64K".to_string())?;
-    n.checked_mul(mult).ok_or_else(|| "too large".to_string())
 }
 
 #[cfg(test)]
@@ -292,19 +262,14 @@ mod tests {
     fn refusals() {
         assert!(matches!(config(&["tcp:abc"], PIPED), Err(ConfigError::Source(_))));
         assert!(matches!(config(&["-", "x=-"], PIPED), Err(ConfigError::Usage(_))));
-        assert!(matches!(config(&["--no-follow", "tcp:1"], PIPED), Err(ConfigError::Usage(_))));
+        for listener in ["tcp:1", "udp:1", "unix:x.sock"] {
+            let refused = config(&["--no-follow", "a.log", listener], PIPED);
+            let Err(ConfigError::Usage(msg)) = refused else { panic!("{listener}: {refused:?}") };
+            assert_eq!(
+                msg,
+                format!("--no-follow: {listener} is a listener and has no end to read to")
+            );
+        }
         assert!(matches!(config(&["--max-line-bytes=0", "a"], PIPED), Err(ConfigError::Usage(_))));
-    }
-
-    #[test]
-    fn sizes_and_line_counts() {
-        assert_eq!(parse_size("1M"), Ok(1 << 20));
-        assert_eq!(parse_size("64k"), Ok(65536));
-        assert_eq!(parse_size("100"), Ok(100));
-        assert!(parse_size("1X").is_err());
-        assert_eq!(parse_initial("0"), Ok(Initial::Last(0)));
-        assert_eq!(parse_initial("+1"), Ok(Initial::From(1)));
-        assert_eq!(parse_initial("-3"), Ok(Initial::Last(3)));
-        assert!(parse_initial("x").is_err());
     }
 }

@@ -4,7 +4,7 @@
 
 use regex::bytes::{Regex, RegexBuilder};
 
-use crate::lines::Batch;
+use crate::line::Batch;
 
 /// The `-e` and `-v` filters.
 #[derive(Clone, Debug, Default)]

@@ -1,4 +1,4 @@
-//! Keys: read from the terminal (`/dev/tty`, not stdin) and turned into mux [`Command`]s.
+//! Keys: read from the terminal (`/dev/tty`, not stdin) and turned into [`Command`]s for the mux.
 //!
 //! A thread reads the terminal while mux-tail is in its foreground process group; in the
 //! background it reads nothing (the input belongs to the foreground job) and waits for SIGCONT.
@@ -12,8 +12,33 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use crate::mux::Command;
 use crate::term;
+
+/// What can be asked of the mux while it runs (source numbers count from 1).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Follow another source from now on (a SOURCE argument, parsed by the mux).
+    Attach(String),
+    /// Stop following source N and close everything it holds.
+    Detach(usize),
+    /// Drop (or stop dropping) source N's lines.
+    ToggleMute(usize),
+    /// Hold output back, or let it go again.
+    TogglePause,
+    /// Show only lines matching this regex; empty shows all again.
+    Filter(String),
+    /// Show the source table.
+    List,
+    /// Show the keys.
+    Help,
+    /// End the program.
+    Quit,
+    /// Show a prompt being typed (`None`: the prompt closed).
+    Prompt(Option<String>),
+    /// Panic, to test that a panic restores the terminal (debug builds only).
+    #[cfg(debug_assertions)]
+    Panic,
+}
 
 /// The help shown for `?`.
 pub const HELP: &[&str] = &[

@@ -11,7 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod filter;
 pub mod keys;
-pub mod lines;
+pub mod line;
 pub mod messages;
 pub mod mux;
 pub mod output;

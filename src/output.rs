@@ -14,8 +14,8 @@ use std::os::fd::AsFd;
 
 use tokio::sync::mpsc;
 
+use crate::line::Arrival;
 use crate::render::Renderer;
-use crate::source::Arrival;
 
 /// Bytes collected before a write.
 const WRITE_SIZE: usize = 64 * 1024;
@@ -34,6 +34,11 @@ pub enum Out {
     /// mux-tail's own lines (list, help, notes) shown among the log lines on a terminal; already
     /// safe to show.
     Info(Vec<String>),
+    /// mux-tail's own lines for stderr (each gets the `mux-tail: ` prefix); already safe to show.
+    Stderr(Vec<String>),
+    /// A prompt being typed, drawn on the terminal's current row (`None`: clear it); already safe
+    /// to show. Used when stdout is not that terminal.
+    Prompt(Option<String>),
     /// New text for the status line.
     Status(String),
     /// The terminal changed size: lay the status line out again.
@@ -66,8 +71,8 @@ pub struct Output {
 /// Starts the writer thread (and the pipe watcher when stdout is a pipe or socket).
 ///
 /// With `status_line`, stdout is a terminal whose bottom row shows a status line (see
-/// [`StatusLine`]).
-pub fn start(renderer: Renderer, status_line: bool) -> io::Result<Output> {
+/// [`StatusLine`]); `tty` is the terminal prompts are drawn on when stdout is not it.
+pub fn start(renderer: Renderer, status_line: bool, tty: Option<File>) -> io::Result<Output> {
     let stdout = File::from(io::stdout().as_fd().try_clone_to_owned()?);
     let (tx, rx) = mpsc::channel(QUEUE);
     let (end_tx, end) = mpsc::unbounded_channel();
@@ -82,7 +87,8 @@ pub fn start(renderer: Renderer, status_line: bool) -> io::Result<Output> {
     }
     std::thread::Builder::new().name("mux-tail writer".into()).spawn(move || {
         let status = status_line.then(StatusLine::default);
-        let end = match write_loop(rx, Writer { renderer, status, buf: Vec::new() }, stdout) {
+        let writer = Writer { renderer, status, tty, buf: Vec::new() };
+        let end = match write_loop(rx, writer, stdout) {
             Ok(()) => OutputEnd::Finished,
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => OutputEnd::Closed,
             Err(e) => OutputEnd::Failed(e),
@@ -96,6 +102,8 @@ pub fn start(renderer: Renderer, status_line: bool) -> io::Result<Output> {
 struct Writer {
     renderer: Renderer,
     status: Option<StatusLine>,
+    /// The terminal for prompts, when stdout is not it.
+    tty: Option<File>,
     buf: Vec<u8>,
 }
 
@@ -136,6 +144,30 @@ impl Writer {
                 for line in lines {
                     buf.extend_from_slice(line.as_bytes());
                     buf.push(b'\n');
+                }
+            }
+            Out::Stderr(lines) => {
+                // What was written before the message comes out before it.
+                out.write_all(buf)?;
+                buf.clear();
+                let mut text = String::new();
+                for line in lines {
+                    text.push_str("mux-tail: ");
+                    text.push_str(&line);
+                    text.push('\n');
+                }
+                // Writing to stderr never fails the program.
+                let _ = io::stderr().lock().write_all(text.as_bytes());
+            }
+            Out::Prompt(prompt) => {
+                if let Some(mut tty) = self.tty.as_ref() {
+                    out.write_all(buf)?;
+                    buf.clear();
+                    let text = match prompt {
+                        Some(p) => format!("\r\x1b[Kmux-tail: {p}"),
+                        None => "\r\x1b[K".to_string(),
+                    };
+                    let _ = tty.write_all(text.as_bytes());
                 }
             }
             Out::Status(text) => {

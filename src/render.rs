@@ -11,7 +11,7 @@ use std::time::SystemTime;
 
 use regex::bytes::Regex;
 
-use crate::source::Arrival;
+use crate::line::Arrival;
 
 /// How lines are shown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -138,15 +138,7 @@ impl Renderer {
         if self.sources.len() <= id {
             self.sources.resize(id + 1, None);
         }
-        let shown = |s: &str| {
-            if self.style.terminal {
-                let mut out = Vec::new();
-                escape_into(&mut out, s.as_bytes());
-                String::from_utf8_lossy(&out).into_owned()
-            } else {
-                s.to_string()
-            }
-        };
+        let shown = |s: &str| if self.style.terminal { safe(s) } else { s.to_string() };
         self.sources[id] =
             Some(Source { label: shown(label), spec: shown(spec), prefix: Vec::new() });
         self.relayout(Some(id));
@@ -302,6 +294,13 @@ pub fn colour_of(label: &str) -> u8 {
     PALETTE[(h % PALETTE.len() as u32) as usize]
 }
 
+/// Text from outside (labels, specs, regexes, notes) made safe to show on a terminal.
+pub fn safe(text: &str) -> String {
+    let mut out = Vec::new();
+    escape_into(&mut out, text.as_bytes());
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Appends `bytes` with everything a terminal would act on shown escaped.
 pub fn escape_into(out: &mut Vec<u8>, bytes: &[u8]) {
     if bytes.iter().all(|&b| (0x20..0x7f).contains(&b) || b == b'\t') {
@@ -450,7 +449,7 @@ pub fn rfc3339(time: SystemTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lines::Batch;
+    use crate::line::Batch;
     use std::time::Duration;
 
     const PIPE: Style = Style { label: true, color: false, terminal: false };

@@ -1,4 +1,5 @@
-//! The terminal guard: key mode on `/dev/tty`, and its restoration on every way out.
+//! The terminal guard: key mode on `/dev/tty`, its restoration on every way out, and the signals
+//! that concern the terminal (Ctrl-C, Ctrl-Z and `fg`, a change of size).
 //!
 //! Key mode clears only `ICANON` and `ECHO`: keys arrive one at a time and are not echoed, while
 //! output processing (`OPOST`, so `\n` still becomes `\r\n` for a downstream `grep` writing to the
@@ -16,6 +17,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::{Condvar, Mutex, MutexGuard};
 
 use rustix::termios::{self, LocalModes, OptionalActions, SpecialCodeIndex, Termios};
+use tokio::signal::unix::{signal, Signal, SignalKind};
 
 struct Saved {
     tty: File,
@@ -173,4 +175,64 @@ pub fn ignore_background_reads() {
 pub fn stop_self() {
     use rustix::process::{getpid, kill_process, Signal};
     let _ = kill_process(getpid(), Signal::STOP);
+}
+
+/// The signals mux-tail handles, registered before anything can send them.
+pub struct Signals {
+    /// SIGINT (Ctrl-C).
+    pub int: Option<Signal>,
+    /// SIGTERM.
+    pub term: Option<Signal>,
+    /// SIGHUP (the terminal went away).
+    pub hup: Option<Signal>,
+    /// SIGTSTP (Ctrl-Z), with keys on a terminal.
+    pub tstp: Option<Signal>,
+    /// SIGCONT (`fg`, `bg`), with keys on a terminal.
+    pub cont: Option<Signal>,
+    /// SIGWINCH (the terminal changed size), with keys on a terminal.
+    pub winch: Option<Signal>,
+}
+
+impl Signals {
+    /// Takes over SIGINT, SIGTERM and SIGHUP; with `interactive` (keys on a terminal) also
+    /// SIGTSTP, SIGCONT and SIGWINCH. Must run in the runtime.
+    pub fn new(interactive: bool) -> io::Result<Signals> {
+        let optional = |kind| interactive.then(|| signal(kind)).transpose();
+        Ok(Signals {
+            int: Some(signal(SignalKind::interrupt())?),
+            term: Some(signal(SignalKind::terminate())?),
+            hup: Some(signal(SignalKind::hangup())?),
+            tstp: optional(SignalKind::from_raw(libc::SIGTSTP))?,
+            cont: optional(SignalKind::from_raw(libc::SIGCONT))?,
+            winch: optional(SignalKind::window_change())?,
+        })
+    }
+}
+
+impl Signals {
+    /// No signals at all (for tests of the loop, which must not take over the test's signals).
+    pub fn none() -> Signals {
+        Signals { int: None, term: None, hup: None, tstp: None, cont: None, winch: None }
+    }
+}
+
+/// Receives from an optional signal stream (never, when there is none). Cancel-safe.
+pub async fn recv_optional(sig: &mut Option<Signal>) -> Option<()> {
+    match sig {
+        Some(sig) => sig.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Ctrl-Z, once the screen is clean: gives the terminal back as it was, stops, and returns once
+/// continued (see [`resume`]).
+pub fn suspend() {
+    restore();
+    stop_self();
+}
+
+/// Continued (after Ctrl-Z, or `fg`): key mode again if in the foreground; true if it is.
+pub fn resume() -> bool {
+    continued();
+    enter_key_mode()
 }

@@ -13,7 +13,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 
 use super::{cleanup, Emitter, SourceOptions, SourceStream};
-use crate::lines::Splitter;
+use crate::line::Splitter;
 
 /// Starts the command.
 pub fn open(command: &str, opts: &SourceOptions) -> anyhow::Result<SourceStream> {

@@ -29,7 +29,7 @@ use anyhow::bail;
 
 use super::watch::{DirWatch, PollReason, Subscription};
 use super::{stdin, Detached, Emitter, Initial, SourceOptions, SourceStream};
-use crate::lines::Splitter;
+use crate::line::Splitter;
 
 /// How many files that appeared at the name may wait behind the current one.
 const MAX_NEXT: usize = 8;

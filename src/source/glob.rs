@@ -25,10 +25,10 @@ pub struct Pattern {
 const WILDCARDS: [char; 3] = ['*', '?', '['];
 
 impl Pattern {
-    /// A glob if `spec` has wildcards in its file name (and is not the name of an existing
-    /// file); `None` for a plain path.
+    /// A glob if `spec` has wildcards in its file name; `None` for a plain path. Pure: whether
+    /// the spec is also the name of an existing file is settled when it is opened.
     pub fn parse(spec: &str) -> Result<Option<Pattern>, String> {
-        if !spec.contains(WILDCARDS) || Path::new(spec).exists() {
+        if !spec.contains(WILDCARDS) {
             return Ok(None);
         }
         let (prefix, name) = match spec.rfind('/') {

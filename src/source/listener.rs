@@ -22,8 +22,8 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::task::JoinSet;
 
 use super::allow::allowed;
-use super::{Emitter, Peer, SourceOptions, SourceStatus};
-use crate::lines::Splitter;
+use super::{Emitter, SourceOptions, SourceStatus};
+use crate::line::{Peer, Splitter};
 
 /// Pending connections the kernel may queue (it caps this at `net.core.somaxconn`): enough for
 /// a thousand clients connecting at once.

@@ -8,8 +8,9 @@ use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::path::PathBuf;
 
-use super::{Arrival, Emitter, SourceEvent, SourceOptions, SourceStream};
-use crate::lines::Splitter;
+use super::{Emitter, SourceEvent, SourceOptions, SourceStream};
+use crate::line::Arrival;
+use crate::line::Splitter;
 
 /// Starts reading standard input.
 pub fn open(opts: &SourceOptions) -> SourceStream {
@@ -36,7 +37,7 @@ fn spawn(name: &str, body: impl FnOnce(Emitter) + Send + 'static) -> SourceStrea
     if let Err(e) = started {
         // Without a thread there is no reader; the stream reports that and ends.
         let (emit, stream) = SourceStream::channel();
-        let _ = emit.tx.try_send(SourceEvent::Failed(format!("cannot start a reader: {e}")));
+        let _ = emit.try_send(SourceEvent::Failed(format!("cannot start a reader: {e}")));
         return stream;
     }
     stream
@@ -50,7 +51,7 @@ fn pump(fd: BorrowedFd<'_>, max_line_bytes: usize, emit: &Emitter) {
             Ok(0) => break,
             Ok(_) => {
                 if let Some(batch) = lines.take_batch() {
-                    if emit.blocking_send(Arrival::now(batch, None)).is_err() {
+                    if emit.blocking_send(SourceEvent::Lines(Arrival::now(batch, None))).is_err() {
                         return;
                     }
                 }
@@ -63,7 +64,7 @@ fn pump(fd: BorrowedFd<'_>, max_line_bytes: usize, emit: &Emitter) {
         }
     }
     if let Some(batch) = lines.finish() {
-        let _ = emit.blocking_send(Arrival::now(batch, None));
+        let _ = emit.blocking_send(SourceEvent::Lines(Arrival::now(batch, None)));
     }
 }
 

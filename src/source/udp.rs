@@ -12,8 +12,8 @@ use tokio::net::UdpSocket;
 
 use super::allow::allowed;
 use super::listener::refuse;
-use super::{Peer, SourceOptions, SourceStream};
-use crate::lines::Splitter;
+use super::{SourceOptions, SourceStream};
+use crate::line::{Peer, Splitter};
 
 /// The receive buffer asked for (the kernel caps it at `net.core.rmem_max`).
 const RECV_BUFFER: usize = 4 << 20;

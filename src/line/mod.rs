@@ -1,0 +1,33 @@
+//! Lines: where bytes become lines ([`split`]) and what a line carries on its way to the output
+//! (an [`Arrival`]: a batch of lines, the peer that sent them, the time they were read).
+//!
+//! Sources produce arrivals; the mux, filters, the renderer and the writer consume them. Nothing
+//! here knows what a source is or how a line looks on screen.
+
+pub mod split;
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+pub use split::{Batch, Splitter};
+
+/// The remote end of a connection, shared by all its batches.
+pub type Peer = Arc<str>;
+
+/// Lines that arrived together.
+#[derive(Debug)]
+pub struct Arrival {
+    /// The lines.
+    pub batch: Batch,
+    /// The remote end, for socket sources.
+    pub peer: Option<Peer>,
+    /// When they were read.
+    pub time: SystemTime,
+}
+
+impl Arrival {
+    /// Lines read just now.
+    pub fn now(batch: Batch, peer: Option<&Peer>) -> Arrival {
+        Arrival { batch, peer: peer.cloned(), time: SystemTime::now() }
+    }
+}

@@ -1,0 +1,503 @@
+//! The mux: every source's stream in one `StreamMap`, one loop, tagged batches out.
+//!
+//! The loop selects over signals, the end of the output, commands (keys), look-ups of sources
+//! being attached, and the map of sources. Lines become [`Out`] messages queued for the writer;
+//! while that queue waits for room the map is not polled, so backpressure reaches every source.
+//! The [`table`] keeps the map and a row per source beside it; [`hold`] keeps lines back while
+//! paused; [`feedback`] turns what there is to say into messages for the writer. Attaching a
+//! source inserts its stream; detaching removes it, and dropping the stream closes everything
+//! the source held.
+
+pub mod feedback;
+pub mod hold;
+pub mod table;
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
+use std::time::Duration;
+
+use regex::bytes::Regex;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio_stream::StreamExt;
+
+use crate::filter::{self, Filters};
+use crate::keys::{self, Command};
+use crate::line::Arrival;
+use crate::output::{Out, Output, OutputEnd};
+use crate::source::{
+    self, watch::DirWatch, Initial, Resolver, SourceEvent, SourceKind, SourceOptions, SourceSpec,
+};
+use crate::term::{self, Signals};
+use feedback::{Feedback, Mode, StatusView};
+use hold::Hold;
+use table::{SourceId, State, Table};
+
+/// How long the writer may take to write out what it holds when a signal ends the program.
+const SIGNAL_DRAIN: Duration = Duration::from_secs(1);
+
+/// Why the loop ended.
+#[derive(Debug, PartialEq, Eq)]
+enum Exit {
+    /// Every source ended.
+    Ended,
+    /// Asked to quit.
+    Quit,
+    /// A signal: SIGINT, SIGTERM or SIGHUP.
+    Signal(i32),
+    /// The output ended (closed pipe or write error).
+    Output,
+}
+
+/// The mux and its source table.
+pub struct Mux {
+    table: Table,
+    opts: SourceOptions,
+    watch: DirWatch,
+    /// Messages waiting for room in the writer's queue, in order.
+    pending: VecDeque<Out>,
+    /// Set when a source failed: the exit status becomes 1.
+    failed: bool,
+    hold: Hold,
+    /// The live filter (`/`).
+    filter: Option<Regex>,
+    /// `-e` and `-v`.
+    filters: Filters,
+    ignore_case: bool,
+    feedback: Feedback,
+    /// Standard input is the terminal (so `-` cannot be attached: the keys come from there).
+    stdin_tty: bool,
+    /// Sources being attached whose names are being looked up: the text typed, and the result.
+    locating: JoinSet<anyhow::Result<SourceSpec>>,
+    resolver: Resolver,
+}
+
+impl Mux {
+    /// A mux with no sources.
+    pub fn new(opts: SourceOptions, mode: Mode, filters: Filters, ignore_case: bool) -> Mux {
+        Mux {
+            table: Table::default(),
+            opts,
+            watch: DirWatch::default(),
+            pending: VecDeque::new(),
+            failed: false,
+            hold: Hold::default(),
+            filter: None,
+            filters,
+            ignore_case,
+            feedback: Feedback::new(mode),
+            stdin_tty: false,
+            locating: JoinSet::new(),
+            resolver: source::system_resolver,
+        }
+    }
+
+    /// Says that standard input is the terminal the keys are read from.
+    pub fn set_stdin_tty(&mut self, on: bool) {
+        self.stdin_tty = on;
+    }
+
+    /// The number of sources so far, kept up to date (for the key parser).
+    pub fn count(&self) -> Arc<AtomicUsize> {
+        self.table.count()
+    }
+
+    /// Attaches every source of the command line, in order; fails (naming it) at the first that
+    /// cannot start. Must run in the runtime.
+    pub async fn attach_all(&mut self, specs: Vec<SourceSpec>) -> anyhow::Result<()> {
+        let opts = self.opts.clone();
+        for spec in specs {
+            let spec = source::locate(spec, self.resolver).await?;
+            self.attach(spec, &opts)?;
+        }
+        Ok(())
+    }
+
+    /// Starts following `spec` (located); fails (naming it) if it cannot start. A glob's files
+    /// that exist now are attached right after it, with the same options.
+    fn attach(&mut self, spec: SourceSpec, opts: &SourceOptions) -> anyhow::Result<SourceId> {
+        let found = match &spec.kind {
+            SourceKind::Glob(pattern) => pattern.scan(),
+            _ => Vec::new(),
+        };
+        let id = self.insert(spec, opts, None)?;
+        for path in found {
+            self.attach_found(id, path, opts)?;
+        }
+        Ok(id)
+    }
+
+    fn insert(
+        &mut self,
+        spec: SourceSpec,
+        opts: &SourceOptions,
+        parent: Option<SourceId>,
+    ) -> anyhow::Result<SourceId> {
+        let stream = source::open(&spec, opts, &self.watch)?;
+        let (label, text) = (spec.label.clone(), spec.spec.clone());
+        let id = self.table.insert(spec, stream, parent);
+        self.pending.push_back(Out::Source(id, label, text));
+        Ok(id)
+    }
+
+    /// Follows a file that glob `glob` found, unless one of its files already follows it.
+    fn attach_found(
+        &mut self,
+        glob: SourceId,
+        path: PathBuf,
+        opts: &SourceOptions,
+    ) -> anyhow::Result<()> {
+        if self.table.glob_follows(glob, &path) {
+            return Ok(());
+        }
+        let g = &self.table.row(glob).spec;
+        let file = path.to_string_lossy().into_owned();
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        let label = if g.labelled { format!("{}:{name}", g.label) } else { file.clone() };
+        let spec =
+            SourceSpec { label, spec: file, labelled: g.labelled, kind: SourceKind::File(path) };
+        let opts = SourceOptions { end_when_gone: true, ..opts.clone() };
+        self.insert(spec, &opts, Some(glob))?;
+        Ok(())
+    }
+
+    /// Runs until every source ends, `Quit`, a signal, or the output ends; returns the exit
+    /// status.
+    pub async fn run(
+        mut self,
+        output: Output,
+        mut commands: mpsc::Receiver<Command>,
+        signals: Signals,
+    ) -> anyhow::Result<ExitCode> {
+        let Output { tx: out, end: mut out_end } = output;
+        let Signals { mut int, mut term, mut hup, mut tstp, mut cont, mut winch } = signals;
+        self.update_status();
+        let mut output_end = None;
+        let exit = loop {
+            if self.table.is_done()
+                && self.pending.is_empty()
+                && self.hold.is_empty()
+                && self.locating.is_empty()
+            {
+                break Exit::Ended;
+            }
+            let can_take = self.pending.is_empty() && !(self.holding() && self.hold.is_full());
+            tokio::select! {
+                biased;
+                Some(_) = term::recv_optional(&mut int) => break Exit::Signal(libc::SIGINT),
+                Some(_) = term::recv_optional(&mut term) => break Exit::Signal(libc::SIGTERM),
+                Some(_) = term::recv_optional(&mut hup) => break Exit::Signal(libc::SIGHUP),
+                Some(end) = out_end.recv() => {
+                    output_end = Some(end);
+                    break Exit::Output;
+                }
+                Some(_) = term::recv_optional(&mut tstp) => self.suspend(&out).await,
+                Some(_) = term::recv_optional(&mut cont) => self.resume(),
+                Some(_) = term::recv_optional(&mut winch) => self.pending.push_back(Out::Resize),
+                Some(cmd) = commands.recv() => {
+                    if self.command(cmd).await {
+                        break Exit::Quit;
+                    }
+                }
+                Some(located) = self.locating.join_next(), if !self.locating.is_empty() => {
+                    match located {
+                        Ok(located) => self.attach_located(located),
+                        Err(e) => self.say(format!("cannot attach: {e}")),
+                    }
+                }
+                permit = out.reserve(), if !self.pending.is_empty() => match permit {
+                    Ok(permit) => permit.send(self.pending.pop_front().expect("not empty")),
+                    // The writer stopped; its reason arrives on `out_end`.
+                    Err(_) => self.pending.clear(),
+                },
+                item = self.table.map.next(), if can_take => {
+                    // `None`: the last stream just ended; the check above ends the loop.
+                    if let Some((id, event)) = item {
+                        self.event(id, event);
+                    }
+                }
+            }
+        };
+        self.table.close_all();
+        self.locating.abort_all();
+        drop(out);
+        let end = match (output_end, &exit) {
+            (Some(end), _) => end,
+            (None, Exit::Signal(_)) => tokio::time::timeout(SIGNAL_DRAIN, out_end.recv())
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or(OutputEnd::Finished),
+            (None, _) => out_end.recv().await.unwrap_or(OutputEnd::Finished),
+        };
+        exit_code(&exit, end, self.failed)
+    }
+
+    fn event(&mut self, id: SourceId, event: SourceEvent) {
+        let row = self.table.row_mut(id);
+        match event {
+            SourceEvent::Lines(lines) => {
+                row.lines += lines.batch.len() as u64;
+                row.bytes += lines.batch.content_bytes() as u64;
+                if row.muted {
+                    return;
+                }
+                self.show(id, lines);
+            }
+            SourceEvent::Note(msg) => {
+                let line = format!("{}: {msg}", row.spec.spec);
+                self.feedback.note(&line, &mut self.pending);
+            }
+            SourceEvent::Failed(msg) => {
+                row.state = State::Failed;
+                self.failed = true;
+                let line = format!("{}: {msg}", row.spec.spec);
+                self.feedback.note(&line, &mut self.pending);
+                self.update_status();
+            }
+            SourceEvent::Found(path) => {
+                // Files appearing later are read from their first line.
+                let opts = SourceOptions { initial: Initial::From(1), ..self.opts.clone() };
+                if let Err(e) = self.attach_found(id, path, &opts) {
+                    self.feedback.note(&format!("{e:#}"), &mut self.pending);
+                }
+                self.update_status();
+            }
+            SourceEvent::CaughtUp => self.table.caught_up(id),
+            SourceEvent::Ended => {
+                if row.state == State::Following {
+                    row.state = State::Ended;
+                    self.update_status();
+                }
+                self.table.caught_up(id);
+            }
+        }
+    }
+
+    /// Filters source `id`'s lines and queues (or holds) what is left.
+    fn show(&mut self, id: SourceId, mut lines: Arrival) {
+        self.filters.apply(&mut lines.batch);
+        if let Some(re) = &self.filter {
+            lines.batch.retain(|line| re.is_match(line));
+        }
+        if lines.batch.is_empty() {
+            return;
+        }
+        if self.holding() {
+            self.hold.push(id, lines);
+            self.update_status();
+        } else {
+            self.pending.push_back(Out::Lines(id, lines));
+        }
+    }
+
+    /// Carries out a command; true to quit.
+    async fn command(&mut self, cmd: Command) -> bool {
+        match cmd {
+            Command::Quit => return true,
+            #[cfg(debug_assertions)]
+            Command::Panic => panic!("panic asked for with the debug key"),
+            Command::Prompt(prompt) => {
+                self.feedback.set_prompt(prompt, &mut self.pending);
+                self.update_status();
+                if !self.feedback.prompting() && !self.hold.paused {
+                    self.release_held();
+                }
+            }
+            Command::ToggleMute(n) => {
+                if let Some(id) = self.number(n) {
+                    let muted = !self.table.row(id).muted;
+                    // A glob's files go with it.
+                    for i in self.table.family(id) {
+                        self.table.row_mut(i).muted = muted;
+                    }
+                    let what = if muted { "muted" } else { "unmuted" };
+                    self.say(format!("{what} {}", self.table.name(id)));
+                }
+            }
+            Command::Detach(n) => {
+                let Some(id) = self.number(n) else { return false };
+                if !self.table.is_live(id) {
+                    self.say(format!("{} is not being followed", self.table.name(id)));
+                    return false;
+                }
+                for i in self.table.family(id) {
+                    if let Some(stream) = self.table.detach(i) {
+                        // Its files, listener and connections are closed when this says so.
+                        stream.close().await;
+                        self.pending.push_back(Out::Forget(i));
+                    }
+                }
+                self.say(format!("detached {}", self.table.name(id)));
+            }
+            Command::Attach(text) => match SourceSpec::parse(&text) {
+                // The look-up (if any) runs on its own: other sources go on meanwhile.
+                Ok(spec) => {
+                    self.locating.spawn(source::locate(spec, self.resolver));
+                }
+                Err(e) => self.say(format!("cannot attach {e}")),
+            },
+            Command::TogglePause => {
+                self.hold.paused = !self.hold.paused;
+                if self.hold.paused {
+                    self.say("paused; p or space resumes".into());
+                } else {
+                    let held = self.hold.lines();
+                    if !self.feedback.prompting() || self.feedback.mode() != Mode::Stderr {
+                        self.release_held();
+                    }
+                    match held {
+                        0 => self.say("resumed".into()),
+                        n => self.say(format!("resumed ({n} held lines follow)")),
+                    }
+                }
+            }
+            Command::Filter(text) => {
+                if text.is_empty() {
+                    self.filter = None;
+                    self.say("filter cleared".into());
+                } else {
+                    match filter::compile(&text, self.ignore_case) {
+                        Ok(re) => {
+                            self.filter = Some(re);
+                            self.say(format!("showing only lines matching /{text}/"));
+                        }
+                        // The old filter stays.
+                        Err(e) => self.say(e),
+                    }
+                }
+            }
+            Command::List => {
+                let mut rows = self.table.list();
+                if self.hold.paused {
+                    rows.push(format!("paused: {} lines held", self.hold.lines()));
+                }
+                if let Some(re) = &self.filter {
+                    rows.push(format!("filter: /{}/", crate::render::safe(re.as_str())));
+                }
+                self.feedback.show_lines(rows, &mut self.pending);
+            }
+            Command::Help => {
+                let lines = keys::HELP.iter().map(|s| s.to_string()).collect();
+                self.feedback.show_lines(lines, &mut self.pending);
+            }
+        }
+        false
+    }
+
+    /// A source typed after `a` has been located: attach it, or say why not.
+    fn attach_located(&mut self, located: anyhow::Result<SourceSpec>) {
+        let result = located.and_then(|spec| {
+            self.may_attach(&spec)?;
+            // Attached files are followed from now on.
+            let opts = SourceOptions { initial: Initial::Last(0), ..self.opts.clone() };
+            self.attach(spec, &opts)
+        });
+        match result {
+            Ok(id) => self.say(format!("attached {}", self.table.name(id))),
+            Err(e) => self.say(format!("cannot attach {e:#}")),
+        }
+    }
+
+    /// Lets held lines go (pause ended, or a prompt closed).
+    fn release_held(&mut self) {
+        self.pending.extend(self.hold.release().map(|(id, lines)| Out::Lines(id, lines)));
+    }
+
+    /// Whether lines are held back: paused, or a prompt is being typed on a terminal that the
+    /// output also goes to (piped into grep), where lines would run through the prompt.
+    fn holding(&self) -> bool {
+        self.hold.paused || (self.feedback.prompting() && self.feedback.mode() == Mode::Stderr)
+    }
+
+    /// Refuses what cannot be attached: standard input again, or when the keys come from it;
+    /// a file already followed.
+    fn may_attach(&self, spec: &SourceSpec) -> anyhow::Result<()> {
+        match &spec.kind {
+            SourceKind::Stdin if self.stdin_tty => {
+                anyhow::bail!("-: standard input is the terminal the keys come from")
+            }
+            SourceKind::Stdin
+                if self.table.rows().any(|(_, r)| r.spec.kind == SourceKind::Stdin) =>
+            {
+                anyhow::bail!("-: standard input is a source already")
+            }
+            kind @ SourceKind::File(_) => match self.table.following(kind) {
+                Some(id) => {
+                    anyhow::bail!("{}: already followed as {}", spec.spec, self.table.name(id))
+                }
+                None => Ok(()),
+            },
+            _ => Ok(()),
+        }
+    }
+
+    /// The id for source number `n`, or a message that there is none.
+    fn number(&mut self, n: usize) -> Option<SourceId> {
+        let id = self.table.number(n);
+        if id.is_none() {
+            self.say(format!("no source [{n}] (l lists them)"));
+        }
+        id
+    }
+
+    /// Feedback for a key.
+    fn say(&mut self, msg: String) {
+        self.feedback.say(msg, &mut self.pending);
+        self.update_status();
+    }
+
+    /// Redraws the status line (in status-line mode).
+    fn update_status(&mut self) {
+        let view = StatusView {
+            table: &self.table,
+            held: self.hold.paused.then(|| self.hold.lines()),
+            filter: self.filter.as_ref().map(Regex::as_str),
+        };
+        self.feedback.status(&view, &mut self.pending);
+    }
+
+    /// Ctrl-Z: the writer takes the status line down, then the terminal is given back and the
+    /// program stops until continued.
+    async fn suspend(&mut self, out: &mpsc::Sender<Out>) {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        if out.send(Out::Suspend(done)).await.is_ok() {
+            // The writer answers once the status line is gone (or drops `done` as it stops).
+            let _ = wait.await;
+        }
+        term::suspend();
+        self.resume();
+    }
+
+    /// Continued (after Ctrl-Z, or `fg`): back to key mode if in the foreground.
+    fn resume(&mut self) {
+        if term::resume() && matches!(self.feedback.mode(), Mode::StatusLine { .. }) {
+            self.pending.push_back(Out::Resume);
+            self.update_status();
+        }
+    }
+}
+
+/// The exit status: a signal's 128+N, success when the reader of stdout went away, an error when
+/// writing failed, 1 when a source failed, else success.
+fn exit_code(exit: &Exit, end: OutputEnd, failed: bool) -> anyhow::Result<ExitCode> {
+    match end {
+        OutputEnd::Failed(e) => {
+            return Err(anyhow::Error::new(e).context("cannot write to standard output"))
+        }
+        // The reader is gone: nothing more to say.
+        OutputEnd::Closed => return Ok(ExitCode::SUCCESS),
+        OutputEnd::Finished => {}
+    }
+    Ok(match exit {
+        Exit::Signal(sig) => ExitCode::from(128 + *sig as u8),
+        _ if failed => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,199 @@
+//! The one stream type every source becomes, and the channel that feeds it.
+//!
+//! Each source runs as its own producer (a tokio task, or a thread where a read cannot be
+//! cancelled) that sends [`SourceEvent`]s through an [`Emitter`] into a small bounded channel. The
+//! [`SourceStream`] on the receiving end is what the mux puts in its map; dropping it stops the
+//! producer and closes everything the source held (watch, file, listener, connections). The
+//! bounded channel is the backpressure path: a producer whose stream is not being read stops
+//! reading its input.
+
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_stream::Stream;
+
+use crate::line::{Arrival, Batch, Peer};
+
+/// How many events may wait in one source's channel before its producer pauses.
+const CHANNEL_EVENTS: usize = 4;
+
+/// What a source sends to the mux.
+#[derive(Debug)]
+pub enum SourceEvent {
+    /// Lines that arrived.
+    Lines(Arrival),
+    /// Something the user must know (file missing, truncated, replaced, connection refused).
+    Note(String),
+    /// The source failed and ends; the message says why.
+    Failed(String),
+    /// A glob found a matching file (the mux follows it as a source of its own, unless it
+    /// already does).
+    Found(PathBuf),
+    /// A file has read what was there when it started (its first lines are out).
+    CaughtUp,
+    /// The source's input ended (the stream's last event).
+    Ended,
+}
+
+/// Live facts about a source, kept up to date by its producer and read by the list key (`l`).
+#[derive(Debug, Default)]
+pub struct SourceStatus {
+    /// A file that does not exist (or cannot be opened) right now.
+    pub waiting: AtomicBool,
+    /// Open connections of a listener.
+    pub connections: AtomicUsize,
+    /// Connections (or datagrams) refused: over the limit, or from a peer not allowed.
+    pub refused: AtomicU64,
+}
+
+/// The sending half a producer uses; every send waits while the mux is behind.
+#[derive(Clone)]
+pub struct Emitter {
+    tx: mpsc::Sender<SourceEvent>,
+    /// The source's live facts.
+    pub status: Arc<SourceStatus>,
+}
+
+/// The stream was dropped (the source was detached or the program is ending).
+#[derive(Debug)]
+pub struct Detached;
+
+impl Emitter {
+    /// Sends lines; waits while the channel is full.
+    pub async fn lines(&self, batch: Batch, peer: Option<&Peer>) -> Result<(), Detached> {
+        self.send(SourceEvent::Lines(Arrival::now(batch, peer))).await
+    }
+
+    /// Sends a note for the user.
+    pub async fn note(&self, msg: impl Into<String>) -> Result<(), Detached> {
+        self.send(SourceEvent::Note(msg.into())).await
+    }
+
+    /// Sends an event, waiting for room.
+    pub async fn send(&self, ev: SourceEvent) -> Result<(), Detached> {
+        self.tx.send(ev).await.map_err(|_| Detached)
+    }
+
+    /// Sends an event if there is room right now (for a producer that cannot wait).
+    pub fn try_send(&self, ev: SourceEvent) -> Result<(), Detached> {
+        self.tx.try_send(ev).map_err(|_| Detached)
+    }
+
+    /// Sends an event from a thread outside the runtime, blocking for room.
+    pub fn blocking_send(&self, ev: SourceEvent) -> Result<(), Detached> {
+        self.tx.blocking_send(ev).map_err(|_| Detached)
+    }
+}
+
+/// The stream of one source's events; dropping it stops the source.
+pub struct SourceStream {
+    rx: mpsc::Receiver<SourceEvent>,
+    task: Option<JoinHandle<()>>,
+    ended: bool,
+    status: Arc<SourceStatus>,
+    /// The source says `CaughtUp` once its first lines are out.
+    catches_up: bool,
+    /// The waker registered with the channel by the last poll that found it empty.
+    waiting: Option<std::task::Waker>,
+}
+
+impl SourceStream {
+    /// A channel whose sending half feeds the new stream.
+    pub fn channel() -> (Emitter, SourceStream) {
+        let (tx, rx) = mpsc::channel(CHANNEL_EVENTS);
+        let status = Arc::<SourceStatus>::default();
+        let stream = SourceStream {
+            rx,
+            task: None,
+            ended: false,
+            status: status.clone(),
+            catches_up: false,
+            waiting: None,
+        };
+        (Emitter { tx, status }, stream)
+    }
+
+    /// Runs `producer` as a task owned by this stream: it is aborted when the stream is dropped.
+    pub fn spawn<F>(producer: impl FnOnce(Emitter) -> F) -> SourceStream
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let (emit, mut stream) = Self::channel();
+        stream.task = Some(tokio::spawn(producer(emit)));
+        stream
+    }
+
+    /// Stops the source and waits until everything it held (files, listeners, connections) is
+    /// closed.
+    pub async fn close(mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+}
+
+impl SourceStream {
+    /// Whether the source sends `CaughtUp` (a file).
+    pub fn catches_up(&self) -> bool {
+        self.catches_up
+    }
+
+    /// Says that the source sends `CaughtUp`.
+    pub fn with_catch_up(mut self) -> SourceStream {
+        self.catches_up = true;
+        self
+    }
+
+    /// The source's live facts.
+    pub fn status(&self) -> Arc<SourceStatus> {
+        self.status.clone()
+    }
+}
+
+impl Drop for SourceStream {
+    fn drop(&mut self) {
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
+}
+
+impl Stream for SourceStream {
+    type Item = SourceEvent;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<SourceEvent>> {
+        if self.ended {
+            return Poll::Ready(None);
+        }
+        // The map polls every idle source for each event of a busy one. An idle source whose
+        // channel is still empty and open still has this very waker registered (only a send or
+        // the close takes it), so it can answer at once.
+        if self.waiting.as_ref().is_some_and(|w| w.will_wake(cx.waker()))
+            && self.rx.is_empty()
+            && !self.rx.is_closed()
+        {
+            return Poll::Pending;
+        }
+        match self.rx.poll_recv(cx) {
+            Poll::Ready(None) => {
+                // Every sender is gone: the producer finished.
+                self.ended = true;
+                Poll::Ready(Some(SourceEvent::Ended))
+            }
+            Poll::Pending => {
+                self.waiting = Some(cx.waker().clone());
+                Poll::Pending
+            }
+            ready => {
+                self.waiting = None;
+                ready
+            }
+        }
+    }
+}
