@@ -10,16 +10,20 @@
 //! Watches are added and removed only by a manager thread: notify's event thread must never wait
 //! on its own watch calls, so it merely dispatches events and queues directories to re-resolve.
 
+mod manager;
+mod path;
+
 use std::collections::HashMap;
-use std::ffi::{OsStr, OsString};
-use std::os::unix::fs::MetadataExt;
-use std::path::{Component, Path, PathBuf};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use notify::event::{AccessKind, EventKind};
-use notify::{RecommendedWatcher, RecursiveMode, Watcher};
+
+use manager::Manager;
+use path::{key_of, normalize};
 use tokio::sync::Notify;
 
 /// How often a file whose events cannot be trusted is checked.
@@ -323,171 +327,9 @@ impl Registry {
     }
 }
 
-/// The thread that owns the notify watcher and adds and removes its watches.
-struct Manager {
-    shared: Arc<Shared>,
-    watcher: Option<RecommendedWatcher>,
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
-
-impl Manager {
-    fn new(shared: Arc<Shared>) -> Manager {
-        let handler = {
-            let shared = shared.clone();
-            move |event| shared.dispatch(event)
-        };
-        let watcher = RecommendedWatcher::new(handler, notify::Config::default()).ok();
-        if watcher.is_none() {
-            lock(&shared.reg).broken = true;
-        }
-        Manager { shared, watcher }
-    }
-
-    fn run(mut self, rx: mpsc::Receiver<Request>) {
-        for req in rx {
-            match req {
-                Request::Resolve(dir) => self.resolve(&dir),
-                Request::Release(path, waiting) => self.release(&path, waiting),
-            }
-        }
-    }
-
-    /// Makes sure `dir` is served by a watch on itself or its nearest existing ancestor, then
-    /// wakes its subscribers so that they look again.
-    fn resolve(&mut self, dir: &Path) {
-        for _attempt in 0..8 {
-            let Some(current) = lock(&self.shared.reg).dirs.get(dir).map(|d| d.watched.clone())
-            else {
-                return; // unsubscribed meanwhile
-            };
-            let (target, id) = nearest_existing(dir);
-            let poll = if is_remote(&target) {
-                Some(PollReason::RemoteFs)
-            } else if self.watcher.is_none() {
-                Some(PollReason::NoWatch)
-            } else {
-                None
-            };
-            if poll.is_some() {
-                if let Some(old) = current {
-                    self.release(&old, old != dir);
-                }
-                return self.set(dir, None, poll);
-            }
-            if current.as_deref() == Some(&target) && self.is_current(&target, id) {
-                return self.set(dir, current, None);
-            }
-            match self.acquire(&target, id, target != dir) {
-                Ok(()) => {
-                    if let Some(old) = current {
-                        // Same path with a renewed watch keeps its one reference.
-                        self.release(&old, old != dir);
-                    }
-                    let ancestor = target != dir;
-                    self.set(dir, Some(target.clone()), None);
-                    // A directory created below the ancestor before its watch was in place
-                    // sent no event: look again now that the watch is there.
-                    if ancestor && nearest_existing(dir).0 != target {
-                        continue;
-                    }
-                    return;
-                }
-                // The directory went away between the look and the watch: look again.
-                Err(None) => continue,
-                Err(Some(reason)) => {
-                    if let Some(old) = current {
-                        self.release(&old, old != dir);
-                    }
-                    return self.set(dir, None, Some(reason));
-                }
-            }
-        }
-        self.set(dir, None, Some(PollReason::NoWatch));
-    }
-
-    /// Records how `dir` is served and wakes its subscribers.
-    fn set(&mut self, dir: &Path, watched: Option<PathBuf>, poll: Option<PollReason>) {
-        let mut reg = lock(&self.shared.reg);
-        let Some(entry) = reg.dirs.get_mut(dir) else {
-            // Unsubscribed while the watch was being added: give it back.
-            drop(reg);
-            if let Some(w) = watched {
-                self.release(&w, w != dir);
-            }
-            return;
-        };
-        entry.watched = watched;
-        entry.poll = poll;
-        for (_, hint) in &entry.subs {
-            hint.poll.store(PollReason::code(poll), Ordering::Relaxed);
-            hint.notify.notify_one();
-        }
-    }
-
-    /// Whether the watch on `path` (if any) is still on the same directory.
-    fn is_current(&self, path: &Path, id: (u64, u64)) -> bool {
-        lock(&self.shared.reg).watches.get(path).is_some_and(|w| w.id == id)
-    }
-
-    /// Takes one reference on a watch of `path`, adding (or renewing) the watch as needed.
-    ///
-    /// Fails with the reason to poll instead, or with `None` when the directory vanished.
-    fn acquire(
-        &mut self,
-        path: &Path,
-        id: (u64, u64),
-        waiting: bool,
-    ) -> Result<(), Option<PollReason>> {
-        let existing = lock(&self.shared.reg).watches.get(path).map(|w| w.id);
-        let watcher = self.watcher.as_mut().ok_or(Some(PollReason::NoWatch))?;
-        if existing != Some(id) {
-            if existing.is_some() {
-                let _ = watcher.unwatch(path);
-            }
-            if let Err(e) = watcher.watch(path, RecursiveMode::NonRecursive) {
-                if existing.is_some() {
-                    lock(&self.shared.reg).watches.remove(path);
-                }
-                return Err(match e.kind {
-                    notify::ErrorKind::PathNotFound => None,
-                    _ => Some(PollReason::NoWatch),
-                });
-            }
-        }
-        let mut reg = lock(&self.shared.reg);
-        let entry =
-            reg.watches.entry(path.to_path_buf()).or_insert(WatchEntry { refs: 0, id, waiting: 0 });
-        entry.id = id;
-        entry.refs += 1;
-        entry.waiting += usize::from(waiting);
-        Ok(())
-    }
-
-    /// Drops one reference on the watch of `path`, removing the watch with the last one.
-    fn release(&mut self, path: &Path, waiting: bool) {
-        let unwatch = {
-            let mut reg = lock(&self.shared.reg);
-            let Some(entry) = reg.watches.get_mut(path) else {
-                return;
-            };
-            entry.refs -= 1;
-            entry.waiting -= usize::from(waiting);
-            entry.refs == 0 && reg.watches.remove(path).is_some()
-        };
-        if let (true, Some(watcher)) = (unwatch, self.watcher.as_mut()) {
-            // The watch may already be gone with its directory.
-            let _ = watcher.unwatch(path);
-        }
-    }
-}
-
-/// The (directory, name) key for a file path: the directory made absolute and normalized.
-fn key_of(path: &Path) -> (PathBuf, OsString) {
-    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let name = abs.file_name().map(OsStr::to_os_string).unwrap_or_default();
-    let dir = abs.parent().map(normalize).unwrap_or_else(|| PathBuf::from("/"));
-    (dir, name)
-}
-
 impl Shared {
     /// [`key_of`], with the directory's normalization remembered.
     fn key_of(&self, path: &Path) -> (PathBuf, OsString) {
@@ -507,85 +349,91 @@ impl Shared {
     }
 }
 
-/// Resolves symlinks and `..` in the part of `dir` that exists, so that one directory always has
-/// one key (notify reports events under the path it was given).
-fn normalize(dir: &Path) -> PathBuf {
-    let mut existing = dir.to_path_buf();
-    let mut rest = Vec::new();
-    loop {
-        if let Ok(canonical) = existing.canonicalize() {
-            let mut out = canonical;
-            for part in rest.iter().rev() {
-                out.push(part);
-            }
-            return out;
-        }
-        match (existing.file_name().map(OsStr::to_os_string), existing.parent()) {
-            (Some(name), Some(parent)) => {
-                rest.push(name);
-                existing = parent.to_path_buf();
-            }
-            _ => {
-                // Only `..` and roots left: fall back to lexical clean-up.
-                let mut out = PathBuf::new();
-                for c in dir.components() {
-                    match c {
-                        Component::ParentDir => {
-                            out.pop();
-                        }
-                        Component::CurDir => {}
-                        other => out.push(other),
-                    }
-                }
-                return out;
-            }
-        }
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// The nearest directory at or above `dir` that exists, with its (device, inode).
-fn nearest_existing(dir: &Path) -> (PathBuf, (u64, u64)) {
-    let mut p = dir;
-    loop {
-        if let Ok(m) = std::fs::metadata(p) {
-            if m.is_dir() {
-                return (p.to_path_buf(), (m.dev(), m.ino()));
+    const DEADLINE: Duration = Duration::from_secs(30);
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    }
+
+    /// Waits for hints until `cond` holds (a hint says "look again", nothing more).
+    async fn wait_until(sub: &Subscription, what: &str, cond: impl Fn() -> bool) {
+        let waited = tokio::time::timeout(DEADLINE, async {
+            while !cond() {
+                sub.changed().await;
             }
-        }
-        match p.parent() {
-            Some(parent) => p = parent,
-            None => return (PathBuf::from("/"), (0, 0)),
-        }
+        });
+        waited.await.unwrap_or_else(|_| panic!("no hint for {what}"));
     }
-}
 
-/// Whether `path` is on a file system where inotify does not see every change.
-fn is_remote(path: &Path) -> bool {
-    // Magic numbers from statfs(2): file systems whose files other hosts (or a user-space
-    // server) can change without the local kernel knowing.
-    const REMOTE: &[u64] = &[
-        0x6969,      // NFS
-        0x517B,      // SMB
-        0xFF53_4D42, // CIFS
-        0xFE53_4D42, // SMB2
-        0x6573_5546, // FUSE
-        0x0102_1997, // 9P
-        0x00C3_6400, // Ceph
-        0x0BD0_0BD0, // Lustre
-        0x5346_414F, // AFS
-        0x6B41_4653, // kAFS
-        0x7375_7245, // Coda
-        0x0116_1970, // GFS2
-        0x7461_636F, // OCFS2
-        0x4750_4653, // GPFS
-    ];
-    match rustix::fs::statfs(path) {
-        #[allow(clippy::unnecessary_cast)]
-        Ok(fs) => REMOTE.contains(&(fs.f_type as u64 & 0xFFFF_FFFF)),
-        Err(_) => false,
+    #[test]
+    fn a_write_to_the_file_wakes_its_subscriber() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("a.log");
+        std::fs::write(&file, "").unwrap();
+        runtime().block_on(async {
+            let watch = DirWatch::default();
+            let sub = watch.subscribe(&file);
+            // The first hint says the watch is in place.
+            tokio::time::timeout(DEADLINE, sub.changed()).await.expect("the watch is in place");
+            assert_eq!(sub.poll_reason(), None);
+            std::fs::write(&file, "x\n").unwrap();
+            tokio::time::timeout(DEADLINE, sub.changed()).await.expect("a hint for the write");
+        });
     }
-}
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
+    #[test]
+    fn a_file_in_a_directory_made_later_is_found() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("later/deeper/a.log");
+        runtime().block_on(async {
+            let watch = DirWatch::default();
+            let sub = watch.subscribe(&file);
+            tokio::time::timeout(DEADLINE, sub.changed()).await.expect("the watch is in place");
+            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+            std::fs::write(&file, "x\n").unwrap();
+            wait_until(&sub, "the new file", || file.exists()).await;
+            // The directory's own watch takes over from its ancestor's.
+            let dir = normalize(file.parent().unwrap());
+            let watched = || lock(&watch.shared.reg).dirs.get(&dir).and_then(|d| d.watched.clone());
+            wait_until(&sub, "the directory's own watch", || watched() == Some(dir.clone())).await;
+        });
+    }
+
+    #[test]
+    fn a_directory_subscription_wakes_for_new_names() {
+        let tmp = tempfile::tempdir().unwrap();
+        runtime().block_on(async {
+            let watch = DirWatch::default();
+            let sub = watch.subscribe_dir(tmp.path());
+            tokio::time::timeout(DEADLINE, sub.changed()).await.expect("the watch is in place");
+            std::fs::write(tmp.path().join("new.log"), "x\n").unwrap();
+            tokio::time::timeout(DEADLINE, sub.changed()).await.expect("a hint for the new name");
+        });
+    }
+
+    #[test]
+    fn the_last_subscription_of_a_directory_takes_its_watch_away() {
+        let tmp = tempfile::tempdir().unwrap();
+        runtime().block_on(async {
+            let watch = DirWatch::default();
+            let a = watch.subscribe(&tmp.path().join("a.log"));
+            let b = watch.subscribe(&tmp.path().join("b.log"));
+            tokio::time::timeout(DEADLINE, a.changed()).await.expect("the watch is in place");
+            let watches = || lock(&watch.shared.reg).watches.len();
+            assert_eq!(watches(), 1, "one watch per directory");
+            drop(a);
+            assert_eq!(watches(), 1, "b still needs it");
+            drop(b);
+            let end = std::time::Instant::now() + DEADLINE;
+            while watches() != 0 {
+                assert!(std::time::Instant::now() < end, "the watch was never removed");
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            assert!(lock(&watch.shared.reg).dirs.is_empty());
+        });
+    }
 }
