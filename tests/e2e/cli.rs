@@ -34,12 +34,16 @@ fn usage_errors_exit_2() {
     let out = env.cmd().args(["-n", "many", "a.log"]).run();
     assert_eq!(out.code(), Some(2));
     assert!(out.stderr.contains("--lines"), "{}", out.stderr);
-    let out = env.cmd().args(["--no-follow", "tcp:9"]).run();
-    assert_eq!(out.code(), Some(2));
-    assert_eq!(
-        out.stderr,
-        "mux-tail: --no-follow: tcp:9 is a listener and has no end to read to\n"
-    );
+    // Every listener, whatever its kind: none has an end to read to.
+    for listener in ["tcp:9", "udp:9", "unix:x.sock"] {
+        let out = env.cmd().args(["--no-follow", "a.log", listener]).run();
+        assert_eq!(out.code(), Some(2), "{listener}");
+        assert_eq!(
+            out.stderr,
+            format!("mux-tail: --no-follow: {listener} is a listener and has no end to read to\n")
+        );
+    }
+    assert!(!env.path("x.sock").exists(), "nothing was opened");
     let out = env.cmd().args(["-", "again=-"]).run();
     assert_eq!(out.code(), Some(2));
 }

@@ -7,14 +7,16 @@ use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use rustix::termios::LocalModes;
 
 use crate::util::{
-    assert_numbered, bin, contains, lines_of, pty::Pty, wait_child, wait_until, Appender,
-    Collected, TestEnv,
+    assert_numbered, bin, contains, lines_of, pty::Pty, wait_child, wait_stalled, wait_until,
+    Appender, Collected, TestEnv,
 };
 
 fn cpu_seconds(pid: u32) -> f64 {
@@ -28,7 +30,7 @@ fn cpu_seconds(pid: u32) -> f64 {
 fn a_100_mb_line_and_a_stream_of_nul_bytes_keep_memory_bounded() {
     let env = TestEnv::new();
     let (mut child, stderr) = env.cmd().args(["--no-label", "tcp:0"]).spawn_stdout_unread();
-    let port = crate::util::port_from(&stderr, 0);
+    let port = crate::util::listening_port(&stderr, "tcp:0");
     let mut stdout = child.stdout.take().unwrap();
     let sender = thread::spawn(move || {
         let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
@@ -64,17 +66,21 @@ fn a_100_mb_line_and_a_stream_of_nul_bytes_keep_memory_bounded() {
 fn a_stalled_reader_loses_nothing_and_memory_stays_flat() {
     let env = TestEnv::new();
     let (mut child, stderr) = env.cmd().args(["--no-label", "tcp:0"]).spawn_stdout_unread();
-    let port = crate::util::port_from(&stderr, 0);
+    let port = crate::util::listening_port(&stderr, "tcp:0");
     let total = 300_000usize; // 30 MB
+    let written = Arc::new(AtomicUsize::new(0));
+    let sent = written.clone();
     let sender = thread::spawn(move || {
         let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
         let block = format!("{}\n", "s".repeat(99)).repeat(1000);
         for _ in 0..total / 1000 {
             s.write_all(block.as_bytes()).unwrap();
+            sent.fetch_add(block.len(), Ordering::Relaxed);
         }
     });
-    // The reader stalls (the workload, not a wait), then reads everything.
-    thread::sleep(Duration::from_secs(2));
+    // The reader stalls until flow control holds the sender back; then it reads everything.
+    wait_stalled("the sender to be held back", || written.load(Ordering::Relaxed));
+    assert!(written.load(Ordering::Relaxed) < total * 100, "nothing held the sender back");
     let rss_stalled = crate::util::peak_rss_kib(child.id());
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
@@ -94,33 +100,32 @@ fn a_stalled_reader_loses_nothing_and_memory_stays_flat() {
 fn pause_held_long_holds_sources_back_and_loses_nothing() {
     let env = TestEnv::new();
     let pty = Pty::new(200, 50);
-    let mut cmd = Command::new(bin());
-    cmd.args(["--no-label", "--color=never", "tcp:0"])
-        .current_dir(env.root())
-        .env_clear()
-        .env("TERM", "xterm")
-        .stdin(Stdio::null())
-        .stdout(pty.stdio())
-        .stderr(Stdio::piped());
+    let mut cmd = pty.command(&env);
+    cmd.args(["--no-label", "--color=never", "tcp:0"]).stderr(Stdio::piped());
     let mut child = pty.spawn(cmd);
     let stderr = Collected::from_pipe(child.stderr.take().unwrap());
-    let port = crate::util::port_from(&stderr, 0);
+    let port = crate::util::listening_port(&stderr, "tcp:0");
     wait_until("key mode", || !pty.termios().local_modes.contains(LocalModes::ICANON));
     pty.send(b"p");
     pty.screen.wait_for("paused", |b| contains(b, b"PAUSED, 0 lines held"));
     let total = 200_000usize; // 20 MB, more than what pause holds (8 MiB)
+    let written = Arc::new(AtomicUsize::new(0));
+    let sent = written.clone();
     let sender = thread::spawn(move || {
         let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        let mut data = Vec::new();
-        for i in 0..total {
-            data.extend_from_slice(format!("{i:099}\n").as_bytes());
+        for chunk in 0..total / 1000 {
+            let mut data = Vec::new();
+            for i in chunk * 1000..(chunk + 1) * 1000 {
+                data.extend_from_slice(format!("{i:099}\n").as_bytes());
+            }
+            s.write_all(&data).unwrap();
+            sent.fetch_add(data.len(), Ordering::Relaxed);
         }
-        s.write_all(&data).unwrap();
     });
     // Held lines count up to what pause holds (8 MiB: some 80,000 lines); then the sender is
     // held back.
     pty.screen.wait_for("80,000 lines held", |b| held(b) >= 80_000);
-    thread::sleep(Duration::from_secs(1));
+    wait_stalled("the sender to be held back", || written.load(Ordering::Relaxed));
     assert!(!sender.is_finished(), "the sender should be held back by flow control");
     let rss = crate::util::peak_rss_kib(child.id());
     assert!(rss < 40 * 1024, "peak RSS {rss} KiB while paused");
@@ -161,7 +166,7 @@ fn held(screen: &[u8]) -> usize {
 fn allow_refuses_and_counts_peers_outside_the_networks() {
     let env = TestEnv::new();
     let run = env.cmd().args(["--allow", "127.0.0.2/32", "tcp:0.0.0.0:0", "udp:0"]).spawn();
-    let tcp = run.port_of("tcp:0.0.0.0:0");
+    let tcp = run.port("tcp:0.0.0.0:0");
     // From 127.0.0.1: accepted by the kernel, closed at once by mux-tail, line never shown.
     let mut refused = connect_from("127.0.0.1", tcp).unwrap();
     let _ = refused.write_all(b"from outside\n");
@@ -173,7 +178,7 @@ fn allow_refuses_and_counts_peers_outside_the_networks() {
     allowed.write_all(b"from inside\n").unwrap();
     run.wait_stdout("from inside\n");
     // UDP: datagrams from others are dropped.
-    let udp = run.port_of("udp:0");
+    let udp = run.port("udp:0");
     let outside = UdpSocket::bind("127.0.0.1:0").unwrap();
     outside.send_to(b"udp outside", ("127.0.0.1", udp)).unwrap();
     run.wait_stderr("refused a datagram from 127.0.0.1:");
@@ -205,7 +210,7 @@ fn listeners_are_not_reachable_from_other_hosts_by_default() {
     }
     let env = TestEnv::new();
     let run = env.cmd().arg("tcp:0").spawn();
-    let port = run.port(0);
+    let port = run.port("tcp:0");
     assert!(TcpStream::connect(("127.0.0.1", port)).is_ok());
     let err = TcpStream::connect((ip, port)).unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused, "{ip}:{port}");
@@ -214,12 +219,8 @@ fn listeners_are_not_reachable_from_other_hosts_by_default() {
 #[test]
 fn out_of_file_descriptors_backs_off_and_recovers() {
     let env = TestEnv::new();
-    let mut cmd = Command::new(bin());
-    cmd.args(["--no-label", "tcp:0"])
-        .env_clear()
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut cmd = env.clean_command(bin());
+    cmd.args(["--no-label", "tcp:0"]).stdout(Stdio::piped()).stderr(Stdio::piped());
     // SAFETY: setrlimit is async-signal-safe.
     unsafe {
         cmd.pre_exec(|| {
@@ -231,7 +232,7 @@ fn out_of_file_descriptors_backs_off_and_recovers() {
     let mut child = cmd.spawn().unwrap();
     let stdout = Collected::from_pipe(child.stdout.take().unwrap());
     let stderr = Collected::from_pipe(child.stderr.take().unwrap());
-    let port = crate::util::port_from(&stderr, 0);
+    let port = crate::util::listening_port(&stderr, "tcp:0");
     let mut conns: Vec<TcpStream> = (0..60)
         .map(|i| {
             let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
@@ -242,7 +243,6 @@ fn out_of_file_descriptors_backs_off_and_recovers() {
     stderr.wait_for("the out-of-descriptors note", |b| {
         contains(b, b"cannot accept connections") && contains(b, b"waiting for some to close")
     });
-    let _ = env;
     // Starved for a while: no busy loop.
     let before = cpu_seconds(child.id());
     thread::sleep(Duration::from_millis(700));
@@ -277,14 +277,8 @@ fn a_write_error_on_stdout_is_one_line_and_exit_1() {
 /// Runs mux-tail on a terminal (keys on, stdout on the terminal too unless `stdout` is given).
 fn on_terminal(env: &TestEnv, args: &[&str], stdout: Option<Stdio>) -> (Pty, std::process::Child) {
     let pty = Pty::new(100, 30);
-    let mut cmd = Command::new(bin());
-    cmd.args(args)
-        .current_dir(env.root())
-        .env_clear()
-        .env("TERM", "xterm")
-        .stdin(Stdio::null())
-        .stdout(stdout.unwrap_or_else(|| pty.stdio()))
-        .stderr(Stdio::null());
+    let mut cmd = pty.command(env);
+    cmd.args(args).stdout(stdout.unwrap_or_else(|| pty.stdio())).stderr(Stdio::null());
     let child = pty.spawn(cmd);
     wait_until("key mode", || !pty.termios().local_modes.contains(LocalModes::ICANON));
     (pty, child)
@@ -403,13 +397,8 @@ fn an_unreadable_file_is_a_note_and_the_others_go_on() {
     for f in ["a.log", "b.log"] {
         fs::set_permissions(env.path(f), fs::Permissions::from_mode(0o666)).unwrap();
     }
-    let mut cmd = Command::new(bin());
-    cmd.args(["a.log", "b.log"])
-        .current_dir(env.root())
-        .env_clear()
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut cmd = env.clean_command(bin());
+    cmd.args(["a.log", "b.log"]).stdout(Stdio::piped()).stderr(Stdio::piped());
     as_nobody(&mut cmd);
     let mut child = cmd.spawn().unwrap();
     let stdout = Collected::from_pipe(child.stdout.take().unwrap());
@@ -442,13 +431,8 @@ fn without_inotify_files_are_polled_with_a_note() {
     fs::set_permissions(env.root(), fs::Permissions::from_mode(0o777)).unwrap();
     env.write("a.log", "a1\n");
     fs::set_permissions(env.path("a.log"), fs::Permissions::from_mode(0o666)).unwrap();
-    let mut cmd = Command::new(bin());
-    cmd.arg("a.log")
-        .current_dir(env.root())
-        .env_clear()
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut cmd = env.clean_command(bin());
+    cmd.arg("a.log").stdout(Stdio::piped()).stderr(Stdio::piped());
     // As nobody, with every inotify instance nobody may have already taken (and inherited).
     cmd.uid(65534).gid(65534);
     // SAFETY: only system calls between fork and exec (run after the uid is nobody's).
@@ -490,7 +474,7 @@ fn a_thousand_files_and_a_thousand_connections_at_once() {
     }
     args.push("tcp:0".into());
     let run = env.cmd().args(&args).spawn();
-    let port = run.port(0);
+    let port = run.port("tcp:0");
     run.stdout.wait_for("a line of every file", |b| crate::util::count_lines(b) >= 1000);
     let clients: Vec<TcpStream> = (0..1000)
         .map(|i| {

@@ -2,13 +2,15 @@
 //! piped, terminal restoration on every way out, job control.
 
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::Instant;
 
 use rustix::process::Signal;
 use rustix::termios::{LocalModes, OutputModes, SpecialCodeIndex, Termios};
 
-use crate::util::{bin, contains, port_from, pty::Pty, wait_until, Collected, TestEnv, DEADLINE};
+use crate::util::{
+    bin, contains, listening_port, pty::Pty, wait_until, Collected, TestEnv, DEADLINE,
+};
 
 /// mux-tail on a terminal: stdout and keys on the pty, stderr collected apart.
 struct OnTerminal {
@@ -22,15 +24,8 @@ impl OnTerminal {
     fn start(env: &TestEnv, args: &[&str]) -> OnTerminal {
         let pty = Pty::new(120, 40);
         let before = pty.termios();
-        let mut cmd = Command::new(bin());
-        cmd.args(args)
-            .current_dir(env.root())
-            .env_clear()
-            .env("TERM", "xterm")
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(pty.stdio())
-            .stderr(Stdio::piped());
+        let mut cmd = pty.command(env);
+        cmd.args(args).env("NO_COLOR", "1").stderr(Stdio::piped());
         let mut child = pty.spawn(cmd);
         let stderr = Collected::from_pipe(child.stderr.take().unwrap());
         let t = OnTerminal { pty, child, stderr, before };
@@ -139,7 +134,7 @@ fn detach_a_file_and_a_listener() {
     let env = TestEnv::new();
     env.write("a.log", "a1\n");
     let mut t = OnTerminal::start(&env, &["a.log", "tcp:0"]);
-    let port = port_from(&t.stderr, 0);
+    let port = listening_port(&t.stderr, "tcp:0");
     let conn = TcpStream::connect(("127.0.0.1", port)).unwrap();
     t.keys("d2");
     t.wait_screen("detached [2] tcp:0");
@@ -168,7 +163,7 @@ fn attach_a_file_and_a_listener_and_refuse_a_bad_spec() {
     assert!(!t.screen().contains("old line"), "an attached file is followed from now on");
     t.keys("anet=tcp:0\r");
     t.wait_screen("attached [3] net");
-    let port = port_from(&t.stderr, 0);
+    let port = listening_port(&t.stderr, "tcp:0");
     use std::io::Write;
     TcpStream::connect(("127.0.0.1", port)).unwrap().write_all(b"over the wire\n").unwrap();
     t.wait_screen("[net]     over the wire\r\n");
@@ -330,15 +325,8 @@ fn keys_work_when_stdout_is_piped_and_output_processing_stays_on() {
 /// Runs `mux-tail ARGS | …` (the text after the binary) in a shell whose stdout and stderr are
 /// the terminal, as a user's pipeline does.
 fn in_pipeline(env: &TestEnv, pty: &Pty, after_bin: &str) -> Child {
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg(format!("'{}' {after_bin}", bin()))
-        .current_dir(env.root())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap())
-        .stdin(Stdio::null())
-        .stdout(pty.stdio())
-        .stderr(pty.stdio());
+    let mut cmd = pty.command_of(env, "sh");
+    cmd.arg("-c").arg(format!("'{}' {after_bin}", bin()));
     pty.spawn(cmd)
 }
 
@@ -411,14 +399,8 @@ fn attaching_stdin_from_its_own_terminal_or_a_file_twice_is_refused() {
     let env = TestEnv::new();
     env.write("a.log", "a1\n");
     let pty = Pty::new(120, 40);
-    let mut cmd = Command::new(bin());
-    cmd.arg("a.log")
-        .current_dir(env.root())
-        .env_clear()
-        .env("TERM", "xterm")
-        .stdin(pty.stdio())
-        .stdout(pty.stdio())
-        .stderr(Stdio::null());
+    let mut cmd = pty.command(&env);
+    cmd.arg("a.log").stdin(pty.stdio()).stderr(Stdio::null());
     let mut child = pty.spawn(cmd);
     wait_until("key mode", || !pty.termios().local_modes.contains(LocalModes::ICANON));
     pty.send(b"a-\r");

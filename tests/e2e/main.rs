@@ -6,6 +6,7 @@ mod cli;
 mod files;
 mod hardening;
 mod keys;
+mod layout;
 mod more_sources;
 mod output;
 mod shaping;

@@ -14,7 +14,7 @@ use crate::util::{lines_of, wait_until, TestEnv};
 fn udp_datagrams_become_lines_with_their_sender() {
     let env = TestEnv::new();
     let run = env.cmd().args(["--format", "{label}|{peer}|{line}", "u=udp:0"]).spawn();
-    let port = run.port(0);
+    let port = run.port("udp:0");
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
     let me = sock.local_addr().unwrap().to_string();
     sock.send_to(b"no newline", ("127.0.0.1", port)).unwrap();
@@ -168,7 +168,7 @@ fn logger_over_tcp_with_octet_counting_and_over_udp() {
     }
     let env = TestEnv::new();
     let run = env.cmd().args(["--no-label", "tcp:0", "udp:0"]).spawn();
-    let (tcp, udp) = (run.port_of("tcp:0"), run.port_of("udp:0"));
+    let (tcp, udp) = (run.port("tcp:0"), run.port("udp:0"));
     let logger = |args: &[&str]| {
         let status = Command::new("logger").args(args).status().expect("logger (util-linux)");
         assert!(status.success());
@@ -200,7 +200,7 @@ fn rsyslogd_forwarding_with_octet_counted_framing() {
     }
     let env = TestEnv::new();
     let run = env.cmd().args(["--no-label", "syslog=tcp:0"]).spawn();
-    let port = run.port(0);
+    let port = run.port("tcp:0");
     let input = UdpSocket::bind("127.0.0.1:0").unwrap();
     let input_port = input.local_addr().unwrap().port();
     drop(input);
@@ -256,7 +256,7 @@ fn every_kind_side_by_side() {
         .args(["cmd:echo command line; sleep 1000", "-"])
         .stdin_pipe()
         .spawn();
-    let (tcp, udp) = (run.port_of("tcp:0"), run.port_of("udp:0"));
+    let (tcp, udp) = (run.port("tcp:0"), run.port("udp:0"));
     std::net::TcpStream::connect(("127.0.0.1", tcp)).unwrap().write_all(b"tcp line\n").unwrap();
     UdpSocket::bind("127.0.0.1:0").unwrap().send_to(b"udp line", ("127.0.0.1", udp)).unwrap();
     wait_until("the unix socket", || sock.exists());

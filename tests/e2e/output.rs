@@ -65,16 +65,9 @@ fn on_terminal(
     wait_for: &[&str],
 ) -> String {
     let pty = Pty::new(100, 30);
-    let mut cmd = Command::new(bin());
+    let mut cmd = pty.command(env);
     // Keys (and their status line) are tested in keys.rs; here only the log lines count.
-    cmd.arg("--keys=never")
-        .args(args)
-        .current_dir(env.root())
-        .env_clear()
-        .env("TERM", "xterm")
-        .stdin(std::process::Stdio::null())
-        .stdout(pty.stdio())
-        .stderr(std::process::Stdio::null());
+    cmd.arg("--keys=never").args(args).stderr(std::process::Stdio::null());
     for (k, v) in env_vars {
         cmd.env(k, v);
     }

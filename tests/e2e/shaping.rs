@@ -51,7 +51,7 @@ fn format_fills_every_placeholder() {
         .cmd()
         .args(["--format", "{time}|{label}|{source}|{peer}|{line}|{{x}}", "net=tcp:0", "a.log"])
         .spawn();
-    let port = run.port(0);
+    let port = run.port("tcp:0");
     let mut conn = TcpStream::connect(("127.0.0.1", port)).unwrap();
     conn.write_all(b"hello\n").unwrap();
     let local = conn.local_addr().unwrap().to_string();
@@ -118,7 +118,7 @@ fn json_parses_with_python_and_jq_and_keeps_exact_bytes() {
     let env = TestEnv::new();
     env.write("a.log", b"plain \"quoted\" \\ tab\t\n\xff\xfe latin \xe9\n\x1b[31mred\n");
     let run = env.cmd().args(["--json", "a.log", "net=tcp:0"]).spawn();
-    let port = run.port(0);
+    let port = run.port("tcp:0");
     let mut conn = TcpStream::connect(("127.0.0.1", port)).unwrap();
     conn.write_all(b"over tcp\n").unwrap();
     run.wait_stdout("over tcp");

@@ -15,7 +15,7 @@ fn connect(port: u16) -> TcpStream {
 fn hundred_concurrent_clients_every_line_whole_and_once() {
     let env = TestEnv::new();
     let run = env.cmd().arg("tcp:0").spawn();
-    let port = run.port(0);
+    let port = run.port("tcp:0");
     let (clients, per_client) = (100, 1000);
     let handles: Vec<_> = (0..clients)
         .map(|c| {
@@ -59,7 +59,7 @@ fn hundred_concurrent_clients_every_line_whole_and_once() {
 fn last_line_without_newline_is_printed_when_the_client_closes() {
     let env = TestEnv::new();
     let run = env.cmd().arg("net=tcp:0").spawn();
-    let port = run.port(0);
+    let port = run.port("tcp:0");
     let mut s = connect(port);
     s.write_all(b"whole\npartial").unwrap();
     run.wait_stdout("[net] whole\n");
@@ -76,7 +76,7 @@ fn last_line_without_newline_is_printed_when_the_client_closes() {
 fn listens_on_loopback_by_default() {
     let env = TestEnv::new();
     let run = env.cmd().arg("tcp:0").spawn();
-    run.port(0);
+    run.port("tcp:0");
     assert!(run.stderr_string().contains("listening on 127.0.0.1:"), "{}", run.stderr_string());
 }
 
@@ -98,7 +98,7 @@ fn port_in_use_is_a_one_line_error() {
 fn connections_over_the_limit_are_refused_and_the_others_go_on() {
     let env = TestEnv::new();
     let run = env.cmd().args(["--max-connections", "2", "tcp:0"]).spawn();
-    let port = run.port(0);
+    let port = run.port("tcp:0");
     let mut a = connect(port);
     let mut b = connect(port);
     a.write_all(b"a1\n").unwrap();
@@ -143,7 +143,7 @@ fn connections_over_the_limit_are_refused_and_the_others_go_on() {
 fn slow_reader_holds_senders_back_without_growing() {
     let env = TestEnv::new();
     let (mut child, stderr) = env.cmd().args(["--no-label", "tcp:0"]).spawn_stdout_unread();
-    let port = crate::util::port_from(&stderr, 0);
+    let port = crate::util::listening_port(&stderr, "tcp:0");
     let total_lines = 400_000usize; // 40 MB
     let sender = thread::spawn(move || {
         let mut s = connect(port);

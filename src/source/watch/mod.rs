@@ -89,11 +89,17 @@ struct Dir {
 
 struct WatchEntry {
     refs: usize,
-    /// (device, inode) of the directory when the watch was added.
+    /// (device, inode) of the directory when the watch was added; [`GONE`] once notify has
+    /// dropped the watch itself.
     id: (u64, u64),
     /// How many directories rely on this watch while they do not exist.
     waiting: usize,
 }
+
+/// The id of a watch that notify dropped on its own: a directory deleted or moved away loses its
+/// watch, and a directory made again at once may get the same inode number back, so the id alone
+/// would not tell that the watch must be added again.
+const GONE: (u64, u64) = (u64::MAX, u64::MAX);
 
 /// What a subscriber waits on.
 #[derive(Default)]
@@ -267,10 +273,21 @@ impl Shared {
                 | EventKind::Modify(notify::event::ModifyKind::Name(_))
                 | EventKind::Other
         );
+        // notify drops its watch of a directory that is deleted or moved away (seen from the
+        // directory itself or from its parent).
+        let dropped = matches!(
+            event.kind,
+            EventKind::Remove(_) | EventKind::Modify(notify::event::ModifyKind::Name(_))
+        );
         let mut resolve = Vec::new();
         {
-            let reg = lock(&self.reg);
+            let mut reg = lock(&self.reg);
             for path in &event.paths {
+                if dropped {
+                    if let Some(watch) = reg.watches.get_mut(path) {
+                        watch.id = GONE;
+                    }
+                }
                 reg.dispatch_path(path, names, &mut resolve);
             }
         }
@@ -400,6 +417,33 @@ mod tests {
             let dir = normalize(file.parent().unwrap());
             let watched = || lock(&watch.shared.reg).dirs.get(&dir).and_then(|d| d.watched.clone());
             wait_until(&sub, "the directory's own watch", || watched() == Some(dir.clone())).await;
+        });
+    }
+
+    #[test]
+    fn a_directory_deleted_and_made_again_is_watched_again() {
+        // Made again at once, a directory often gets its old inode number back: the watch must
+        // be renewed all the same.
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("d");
+        let file = dir.join("a.log");
+        std::fs::create_dir(&dir).unwrap();
+        runtime().block_on(async {
+            let watch = DirWatch::default();
+            let sub = watch.subscribe(&file);
+            tokio::time::timeout(DEADLINE, sub.changed()).await.expect("the watch is in place");
+            let key = normalize(&dir);
+            let watched =
+                || lock(&watch.shared.reg).watches.get(&key).is_some_and(|w| w.id != GONE);
+            for round in 0..20 {
+                std::fs::remove_dir_all(&dir).unwrap();
+                wait_until(&sub, "the deletion", || !watched()).await;
+                std::fs::create_dir(&dir).unwrap();
+                wait_until(&sub, "the directory's own watch again", watched).await;
+                // The watch is real: a write in the new directory wakes the subscriber.
+                std::fs::write(&file, format!("{round}\n")).unwrap();
+                tokio::time::timeout(DEADLINE, sub.changed()).await.expect("a hint for the write");
+            }
         });
     }
 

@@ -52,15 +52,22 @@ impl TestEnv {
         f.write_all(content.as_ref()).unwrap();
     }
 
-    /// A command running mux-tail in this directory with a clean environment.
-    pub fn cmd(&self) -> Cmd {
-        let mut command = Command::new(bin());
+    /// `program` in this directory with a clean environment (PATH and LC_ALL=C only) and stdin
+    /// closed: what every test starts from.
+    pub fn clean_command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut command = Command::new(program);
         command
             .current_dir(self.root())
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("LC_ALL", "C")
             .stdin(Stdio::null());
+        command
+    }
+
+    /// A command running mux-tail in this directory with a clean environment.
+    pub fn cmd(&self) -> Cmd {
+        let mut command = self.clean_command(bin());
         // A session of its own, without a controlling terminal (as in CI): keys are off, and a
         // developer's terminal is never touched.
         // SAFETY: setsid is async-signal-safe.
@@ -263,18 +270,9 @@ impl Running {
         self.stderr.wait_for(&format!("{needle:?} on stderr"), |b| contains(b, needle.as_bytes()));
     }
 
-    /// The port of the source given as `spec` (such as `udp:0`), from its note on stderr.
-    pub fn port_of(&self, spec: &str) -> u16 {
-        let prefix = format!("mux-tail: {spec}: listening on ");
-        self.stderr.wait_for(&prefix, |b| contains(b, prefix.as_bytes()));
-        let text = self.stderr_string();
-        let line = text.lines().find(|l| l.starts_with(&prefix)).unwrap();
-        line.rsplit(':').next().unwrap().trim().parse().unwrap()
-    }
-
-    /// The port a `tcp:0` source listens on, from its note on stderr (the n-th such note).
-    pub fn port(&self, nth: usize) -> u16 {
-        port_from(&self.stderr, nth)
+    /// The port the source `spec` (such as `udp:0`) listens on, from its note on stderr.
+    pub fn port(&self, spec: &str) -> u16 {
+        listening_port(&self.stderr, spec)
     }
 
     pub fn stdout_string(&self) -> String {
@@ -352,6 +350,21 @@ pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
+/// Waits until `progress` (a count that only grows, such as bytes a sender wrote) has grown and
+/// then stopped growing: the same value over several looks a tenth of a second apart.
+pub fn wait_stalled(what: &str, progress: impl Fn() -> usize) {
+    const LOOKS: usize = 5;
+    let end = Instant::now() + DEADLINE;
+    let (mut last, mut same) = (0, 0);
+    while same < LOOKS {
+        assert!(Instant::now() < end, "timed out waiting for {what}");
+        thread::sleep(Duration::from_millis(100));
+        let now = progress();
+        same = if now > 0 && now == last { same + 1 } else { 0 };
+        last = now;
+    }
+}
+
 /// Waits for a child to exit (within the deadline).
 pub fn wait_child(child: &mut Child) -> ExitStatus {
     let end = Instant::now() + DEADLINE;
@@ -364,12 +377,13 @@ pub fn wait_child(child: &mut Child) -> ExitStatus {
     }
 }
 
-/// The port of the `nth` "listening on" note in `stderr`.
-pub fn port_from(stderr: &Collected, nth: usize) -> u16 {
-    let re = "listening on ";
-    stderr.wait_for("a listening note", |b| String::from_utf8_lossy(b).matches(re).count() > nth);
+/// The port the source `spec` (as written, without a label: `tcp:0`) listens on, from its
+/// `listening on` note in `stderr`: the one way tests learn a port mux-tail chose.
+pub fn listening_port(stderr: &Collected, spec: &str) -> u16 {
+    let prefix = format!("mux-tail: {spec}: listening on ");
+    stderr.wait_for(&prefix, |b| contains(b, prefix.as_bytes()));
     let text = String::from_utf8_lossy(&stderr.bytes()).into_owned();
-    let line = text.lines().filter(|l| l.contains(re)).nth(nth).unwrap().to_string();
+    let line = text.lines().find(|l| l.starts_with(&prefix)).unwrap().to_string();
     line.rsplit(':').next().unwrap().trim().parse().unwrap()
 }
 

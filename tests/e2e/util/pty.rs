@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use rustix::pty::{grantpt, openpt, ptsname, unlockpt, OpenptFlags};
 use rustix::termios::{tcsetwinsize, Winsize};
 
-use super::Collected;
+use super::{bin, Collected, TestEnv};
 
 /// The master side of a pseudo-terminal, with everything the terminal showed collected.
 pub struct Pty {
@@ -44,6 +44,20 @@ impl Pty {
     /// A `Stdio` for the terminal device.
     pub fn stdio(&self) -> Stdio {
         Stdio::from(self.slave.try_clone().unwrap())
+    }
+
+    /// mux-tail as a user starts it on this terminal: in `env`'s directory, a clean environment
+    /// with `TERM=xterm`, stdout and stderr on the terminal, stdin closed. Change what the test
+    /// needs, then [`Pty::spawn`] it.
+    pub fn command(&self, env: &TestEnv) -> Command {
+        self.command_of(env, bin())
+    }
+
+    /// [`Pty::command`] for another program (a shell running a pipeline).
+    pub fn command_of(&self, env: &TestEnv, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut cmd = env.clean_command(program);
+        cmd.env("TERM", "xterm").stdout(self.stdio()).stderr(self.stdio());
+        cmd
     }
 
     /// Starts `cmd` in a new session with this terminal as its controlling terminal.
