@@ -87,7 +87,7 @@ pub fn start(renderer: Renderer, status_line: bool, tty: Option<File>) -> io::Re
     }
     std::thread::Builder::new().name("mux-tail writer".into()).spawn(move || {
         let status = status_line.then(StatusLine::default);
-        let writer = Writer { renderer, status, tty, buf: Vec::new() };
+        let writer = Writer { renderer, status, tty, buf: Vec::new(), framed: Vec::new() };
         let end = match write_loop(rx, writer, stdout) {
             Ok(()) => OutputEnd::Finished,
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => OutputEnd::Closed,
@@ -104,36 +104,59 @@ struct Writer {
     status: Option<StatusLine>,
     /// The terminal for prompts, when stdout is not it.
     tty: Option<File>,
+    /// Rendered output not yet written.
     buf: Vec<u8>,
+    /// The same, framed by the status line.
+    framed: Vec<u8>,
 }
 
 fn write_loop(mut rx: mpsc::Receiver<Out>, mut w: Writer, mut out: File) -> io::Result<()> {
     w.buf.reserve(2 * WRITE_SIZE);
     if let Some(status) = &mut w.status {
-        status.setup(&mut w.buf);
+        status.setup();
     }
+    w.flush(&mut out)?;
     while let Some(msg) = rx.blocking_recv() {
         w.handle(msg, &mut out)?;
         while let Ok(msg) = rx.try_recv() {
             w.handle(msg, &mut out)?;
             if w.buf.len() >= WRITE_SIZE {
-                out.write_all(&w.buf)?;
-                w.buf.clear();
+                w.flush(&mut out)?;
             }
         }
         // The queue is empty: whatever is ready goes out now.
-        if !w.buf.is_empty() {
-            out.write_all(&w.buf)?;
-            w.buf.clear();
-        }
+        w.flush(&mut out)?;
     }
+    w.flush(&mut out)?;
     if let Some(status) = &mut w.status {
-        status.teardown(&mut w.buf);
+        let mut end = Vec::new();
+        status.teardown(&mut end);
+        out.write_all(&end)?;
     }
-    out.write_all(&w.buf)
+    Ok(())
 }
 
 impl Writer {
+    /// Writes out what is ready (framed by the status line, if there is one).
+    fn flush(&mut self, out: &mut File) -> io::Result<()> {
+        match &mut self.status {
+            Some(status) => {
+                status.frame(&self.buf, &mut self.framed);
+                self.buf.clear();
+                if !self.framed.is_empty() {
+                    out.write_all(&self.framed)?;
+                    self.framed.clear();
+                }
+            }
+            None if !self.buf.is_empty() => {
+                out.write_all(&self.buf)?;
+                self.buf.clear();
+            }
+            None => {}
+        }
+        Ok(())
+    }
+
     fn handle(&mut self, msg: Out, out: &mut File) -> io::Result<()> {
         let buf = &mut self.buf;
         match msg {
@@ -148,8 +171,7 @@ impl Writer {
             }
             Out::Stderr(lines) => {
                 // What was written before the message comes out before it.
-                out.write_all(buf)?;
-                buf.clear();
+                self.flush(out)?;
                 let mut text = String::new();
                 for line in lines {
                     text.push_str("mux-tail: ");
@@ -160,38 +182,39 @@ impl Writer {
                 let _ = io::stderr().lock().write_all(text.as_bytes());
             }
             Out::Prompt(prompt) => {
-                if let Some(mut tty) = self.tty.as_ref() {
-                    out.write_all(buf)?;
-                    buf.clear();
+                if self.tty.is_some() {
+                    self.flush(out)?;
                     let text = match prompt {
                         Some(p) => format!("\r\x1b[Kmux-tail: {p}"),
                         None => "\r\x1b[K".to_string(),
                     };
-                    let _ = tty.write_all(text.as_bytes());
+                    if let Some(mut tty) = self.tty.as_ref() {
+                        let _ = tty.write_all(text.as_bytes());
+                    }
                 }
             }
             Out::Status(text) => {
                 if let Some(status) = &mut self.status {
-                    status.text = text;
-                    status.draw(buf);
+                    status.set_text(text);
                 }
             }
-            Out::Resize => {
-                if let Some(status) = &mut self.status {
-                    status.resize(buf);
-                }
-            }
+            // The size is read when the output is written (see `StatusLine::frame`): this only
+            // makes sure a write happens soon.
+            Out::Resize => {}
             Out::Suspend(done) => {
+                self.flush(out)?;
                 if let Some(status) = &mut self.status {
-                    status.teardown(buf);
+                    let mut end = Vec::new();
+                    status.teardown(&mut end);
+                    out.write_all(&end)?;
                 }
-                out.write_all(buf)?;
-                buf.clear();
                 let _ = done.send(());
             }
             Out::Resume => {
                 if let Some(status) = &mut self.status {
-                    status.setup(buf);
+                    if !status.shown {
+                        status.setup();
+                    }
                 }
             }
         }
@@ -199,71 +222,75 @@ impl Writer {
     }
 }
 
-/// The bottom row of a terminal on stdout, kept for mux-tail's status while log lines scroll in
-/// the rows above (a scroll region), redrawn when the terminal changes size.
+/// mux-tail's status on the bottom row of a terminal on stdout, under the log lines.
+///
+/// No scroll region and no absolute position: the status text is always the last thing on the
+/// screen and the cursor waits at the start of its row. Each write erases from the cursor down
+/// (the status text, however the terminal has since moved or rewrapped it — never a log line,
+/// which are all above it), writes the lines, which scroll as any output does, and draws the
+/// status text again on the row after them. So a change of size, even one the terminal
+/// announces late, can never make a line land on another or be erased.
 #[derive(Debug, Default)]
 struct StatusLine {
-    rows: u16,
     cols: u16,
     text: String,
     shown: bool,
+    /// The text on screen is not the current text.
+    changed: bool,
 }
 
+/// Erases from the start of the cursor's row to the end of the screen.
+const ERASE: &[u8] = crate::term::STATUS_TEARDOWN;
+
 impl StatusLine {
-    /// Claims the bottom row: make room, then limit scrolling to the rows above it.
-    fn setup(&mut self, buf: &mut Vec<u8>) {
-        if self.shown {
-            return self.draw(buf);
-        }
+    /// Claims the bottom row (the cursor's row, which is empty: output so far ended with a line
+    /// ending).
+    fn setup(&mut self) {
         let (cols, rows) = crossterm::terminal::size().unwrap_or((80, 24));
         if rows < 3 {
             return;
         }
-        (self.rows, self.cols) = (rows, cols);
-        // A newline and back up leaves the cursor where it was, unless it was on the bottom row,
-        // which the newline scrolls free.
-        buf.extend_from_slice(format!("\n\x1b7\x1b[1;{}r\x1b8\x1b[1A", rows - 1).as_bytes());
+        self.cols = cols;
         self.shown = true;
+        self.changed = true;
         crate::term::set_status_line(true);
-        self.draw(buf);
     }
 
-    fn resize(&mut self, buf: &mut Vec<u8>) {
-        if !self.shown {
-            return self.setup(buf);
+    /// Frames `lines` (rendered output): the status text goes, the lines come, the status text
+    /// comes back after them. With nothing to write and no change, nothing is sent.
+    fn frame(&mut self, lines: &[u8], out: &mut Vec<u8>) {
+        if crate::term::take_resized() {
+            if let Ok((cols, rows)) = crossterm::terminal::size() {
+                self.cols = cols;
+                if rows < 3 && self.shown {
+                    self.teardown(out);
+                }
+            }
+            self.changed = true;
         }
-        // Clear the old status row, which may now be inside the log area.
-        let clear = format!("\x1b7\x1b[{};1H\x1b[2K\x1b8", self.rows);
-        buf.extend_from_slice(clear.as_bytes());
-        let (cols, rows) = crossterm::terminal::size().unwrap_or((self.cols, self.rows));
-        (self.rows, self.cols) = (rows, cols);
-        if rows < 3 {
-            return self.teardown(buf);
-        }
-        // Setting the region moves the cursor; put it on the region's last row, where the next
-        // log line belongs (after a resize the old position may be outside the region).
-        buf.extend_from_slice(format!("\x1b[1;{r}r\x1b[{r};1H", r = rows - 1).as_bytes());
-        self.draw(buf);
-    }
-
-    fn draw(&self, buf: &mut Vec<u8>) {
-        if !self.shown {
+        if !self.shown || (lines.is_empty() && (!self.changed || self.text.is_empty())) {
+            out.extend_from_slice(lines);
             return;
         }
-        let width = usize::from(self.cols.saturating_sub(1));
-        let mut text: String = self.text.chars().take(width).collect();
-        if self.text.chars().count() > width && width > 0 {
-            text.pop();
-            text.push('…');
-        }
-        let line = format!("\x1b7\x1b[{};1H\x1b[2K\x1b[7m{text}\x1b[0m\x1b8", self.rows);
-        buf.extend_from_slice(line.as_bytes());
+        out.extend_from_slice(ERASE);
+        out.extend_from_slice(lines);
+        let text = crate::render::fit(&self.text, usize::from(self.cols.saturating_sub(1)));
+        out.extend_from_slice(format!("\x1b[7m{text}\x1b[0m\r").as_bytes());
+        self.changed = false;
     }
 
-    /// Gives the bottom row back.
-    fn teardown(&mut self, buf: &mut Vec<u8>) {
+    fn set_text(&mut self, text: String) {
+        if text != self.text {
+            self.text = text;
+            self.changed = true;
+        }
+    }
+
+    /// Gives the bottom row back: the status text goes, the cursor stays at the start of its
+    /// (now empty) row.
+    fn teardown(&mut self, out: &mut Vec<u8>) {
         if std::mem::take(&mut self.shown) {
-            buf.extend_from_slice(crate::term::STATUS_TEARDOWN);
+            out.extend_from_slice(ERASE);
             crate::term::set_status_line(false);
         }
     }

@@ -294,6 +294,32 @@ pub fn colour_of(label: &str) -> u8 {
     PALETTE[(h % PALETTE.len() as u32) as usize]
 }
 
+/// The width of `text` on a terminal, in cells (a CJK character takes two).
+pub fn width(text: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(text)
+}
+
+/// `text` cut to at most `cells` cells on a terminal, ending in `…` where it was cut.
+pub fn fit(text: &str, cells: usize) -> String {
+    if width(text) <= cells {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w + 1 > cells {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    if cells > 0 {
+        out.push('…');
+    }
+    out
+}
+
 /// Text from outside (labels, specs, regexes, notes) made safe to show on a terminal.
 pub fn safe(text: &str) -> String {
     let mut out = Vec::new();

@@ -14,6 +14,7 @@
 use std::fs::File;
 use std::io::{self, Write};
 use std::os::fd::{AsFd, BorrowedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 
 use rustix::termios::{self, LocalModes, OptionalActions, SpecialCodeIndex, Termios};
@@ -132,9 +133,9 @@ pub fn restore() {
     }
 }
 
-/// Escape sequence that removes the status line: save the cursor, clear the bottom row, reset
-/// the scroll region, restore the cursor.
-pub const STATUS_TEARDOWN: &[u8] = b"\x1b7\x1b[999;1H\x1b[2K\x1b[r\x1b8";
+/// Escape sequence that removes the status line, on whose row the cursor waits: erase from the
+/// start of that row down.
+pub const STATUS_TEARDOWN: &[u8] = b"\r\x1b[J";
 
 /// Records whether a status line is on screen (so that [`restore`] can remove it).
 pub fn set_status_line(on: bool) {
@@ -206,6 +207,17 @@ impl Signals {
             cont: optional(SignalKind::from_raw(libc::SIGCONT))?,
             winch: optional(SignalKind::window_change())?,
         })
+        .and_then(|signals| {
+            if interactive {
+                // SAFETY: the action only stores to an atomic, which is async-signal-safe.
+                unsafe {
+                    signal_hook_registry::register(libc::SIGWINCH, || {
+                        RESIZED.store(true, Ordering::Relaxed)
+                    })
+                }?;
+            }
+            Ok(signals)
+        })
     }
 }
 
@@ -214,6 +226,15 @@ impl Signals {
     pub fn none() -> Signals {
         Signals { int: None, term: None, hup: None, tstp: None, cont: None, winch: None }
     }
+}
+
+/// Set from the SIGWINCH handler itself, at once: the writer must know of a new size before it
+/// writes another byte, not once the loop has seen the signal.
+static RESIZED: AtomicBool = AtomicBool::new(false);
+
+/// Whether the terminal changed size since the last call.
+pub fn take_resized() -> bool {
+    RESIZED.swap(false, Ordering::Relaxed)
 }
 
 /// Receives from an optional signal stream (never, when there is none). Cancel-safe.

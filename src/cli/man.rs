@@ -159,8 +159,9 @@ fn keys(roff: &mut Roff) {
              processing and signal keys, so a downstream grep writing to the same terminal does \
              not staircase. It is restored on every way out: q, Ctrl-C, SIGTERM, SIGHUP, a panic, \
              stdout closed, all sources ended. Ctrl-Z restores it and stops; fg sets key mode \
-             again. When stdout is the terminal, its bottom row is a status line; otherwise key \
-             feedback goes to stderr. Without a terminal (cron, CI, systemd) there are no keys.",
+             again. When stdout is the terminal, a status line sits under the newest line (the bottom \
+             row once the screen is full); resizing never loses a line. Otherwise key feedback \
+             goes to stderr. Without a terminal (cron, CI, systemd) there are no keys.",
         )],
     );
 }

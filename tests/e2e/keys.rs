@@ -231,8 +231,8 @@ fn list_help_and_quit_restore_the_terminal() {
     t.keys("q");
     assert_eq!(t.wait_exit(), Some(0));
     t.assert_restored();
-    // The scroll region is given back.
-    assert!(t.screen().ends_with("\x1b[r\x1b8"), "{:?}", &t.screen()[t.screen().len() - 40..]);
+    // The status text is erased, and the cursor waits at the start of its empty row.
+    assert!(t.screen().ends_with("\r\x1b[J"), "{:?}", &t.screen()[t.screen().len() - 40..]);
 }
 
 #[test]
@@ -359,14 +359,15 @@ fn status_line_is_laid_out_again_when_the_terminal_is_resized() {
     let env = TestEnv::new();
     env.write("a.log", "a1\n");
     let t = OnTerminal::start(&env, &["a.log"]);
-    t.wait_screen("\x1b[1;39r");
-    t.wait_screen("? help | [1] a.log");
-    let size = rustix::termios::Winsize { ws_row: 20, ws_col: 60, ws_xpixel: 0, ws_ypixel: 0 };
+    t.wait_screen("[a.log] a1\r\n\x1b[7m? help | [1] a.log");
+    let size = rustix::termios::Winsize { ws_row: 20, ws_col: 12, ws_xpixel: 0, ws_ypixel: 0 };
     rustix::termios::tcsetwinsize(t.pty.slave(), size).unwrap();
-    // The kernel tells the foreground process group (SIGWINCH). The cursor goes back inside
-    // the new scroll region, so that log lines never land on the status row.
-    t.wait_screen("\x1b[1;19r\x1b[19;1H");
-    t.wait_screen("\x1b[20;1H\x1b[2K\x1b[7m? help | [1] a.log");
+    // The kernel tells the foreground process group (SIGWINCH); the next write erases the old
+    // status text from the cursor down and draws it cut to the new width.
+    env.append("a.log", "a2\n");
+    t.wait_screen("\r\x1b[J[a.log] a2\r\n\x1b[7m? help | […\x1b[0m\r");
+    // No scroll region and no absolute position: nothing the terminal moves can be hit.
+    assert!(!t.screen().contains("r\x1b8") && !t.screen().contains(";1H"), "{:?}", t.screen());
 }
 
 #[test]

@@ -11,3 +11,4 @@ mod more_sources;
 mod output;
 mod shaping;
 mod sockets;
+mod terminal;
