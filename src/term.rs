@@ -208,6 +208,12 @@ impl Signals {
             winch: optional(SignalKind::window_change())?,
         })
         .and_then(|signals| {
+            // SAFETY: the action only stores to an atomic, which is async-signal-safe.
+            unsafe {
+                signal_hook_registry::register(libc::SIGINT, || {
+                    INTERRUPTED.store(true, Ordering::Relaxed)
+                })
+            }?;
             if interactive {
                 // SAFETY: the action only stores to an atomic, which is async-signal-safe.
                 unsafe {
@@ -231,6 +237,16 @@ impl Signals {
 /// Set from the SIGWINCH handler itself, at once: the writer must know of a new size before it
 /// writes another byte, not once the loop has seen the signal.
 static RESIZED: AtomicBool = AtomicBool::new(false);
+
+/// Set from the SIGINT handler itself: a Ctrl-C that reached mux-tail before it decided how to
+/// end decides it (130), even when the closed output was noticed first (`… | cat`: Ctrl-C ends
+/// both).
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Whether SIGINT was received.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::Relaxed)
+}
 
 /// Whether the terminal changed size since the last call.
 pub fn take_resized() -> bool {

@@ -174,6 +174,8 @@ impl Mux {
                 .unwrap_or(OutputEnd::Finished),
             (None, _) => out_end.recv().await.unwrap_or(OutputEnd::Finished),
         };
+        // A Ctrl-C that arrived before now wins over how the loop happened to end.
+        let exit = if term::interrupted() { Exit::Signal(libc::SIGINT) } else { exit };
         exit_code(&exit, end, self.failed)
     }
 
@@ -386,22 +388,19 @@ impl Mux {
     }
 }
 
-/// The exit status: a signal's 128+N, success when the reader of stdout went away, an error when
-/// writing failed, 1 when a source failed, else success.
+/// The exit status: a signal's 128+N (also when the output ended too), success when the reader
+/// of stdout went away, an error when writing failed, 1 when a source failed, else success.
 fn exit_code(exit: &Exit, end: OutputEnd, failed: bool) -> anyhow::Result<ExitCode> {
-    match end {
-        OutputEnd::Failed(e) => {
-            return Err(anyhow::Error::new(e).context("cannot write to standard output"))
+    match (end, exit) {
+        (_, Exit::Signal(sig)) => Ok(ExitCode::from(128 + *sig as u8)),
+        (OutputEnd::Failed(e), _) => {
+            Err(anyhow::Error::new(e).context("cannot write to standard output"))
         }
         // The reader is gone: nothing more to say.
-        OutputEnd::Closed => return Ok(ExitCode::SUCCESS),
-        OutputEnd::Finished => {}
+        (OutputEnd::Closed, _) => Ok(ExitCode::SUCCESS),
+        (OutputEnd::Finished, _) if failed => Ok(ExitCode::from(1)),
+        (OutputEnd::Finished, _) => Ok(ExitCode::SUCCESS),
     }
-    Ok(match exit {
-        Exit::Signal(sig) => ExitCode::from(128 + *sig as u8),
-        _ if failed => ExitCode::from(1),
-        _ => ExitCode::SUCCESS,
-    })
 }
 
 #[cfg(test)]

@@ -165,8 +165,9 @@ fn exit_codes() {
     assert_eq!(code(Exit::Signal(libc::SIGTERM), OutputEnd::Finished, false), ExitCode::from(143));
     assert_eq!(code(Exit::Ended, OutputEnd::Finished, true), ExitCode::from(1));
     assert_eq!(code(Exit::Quit, OutputEnd::Finished, false), ExitCode::SUCCESS);
-    // A reader that went away is a quiet end, whatever else happened.
+    // A reader that went away is a quiet end, whatever else happened — but a signal.
     assert_eq!(code(Exit::Output, OutputEnd::Closed, true), ExitCode::SUCCESS);
+    assert_eq!(code(Exit::Signal(libc::SIGINT), OutputEnd::Closed, false), ExitCode::from(130));
     let full = std::io::Error::from_raw_os_error(libc::ENOSPC);
     let err = exit_code(&Exit::Output, OutputEnd::Failed(full), false).unwrap_err();
     assert!(format!("{err:#}").starts_with("cannot write to standard output: "), "{err:#}");

@@ -148,6 +148,7 @@ impl Follower {
             // A glob's file that went before it could be opened.
             None if self.end_when_gone => return Ok(()),
             None if follow => {
+                self.track_symlink();
                 self.emit.status.waiting.store(true, Ordering::Relaxed);
                 self.note("no such file; waiting for it to appear").await?;
                 self.missing_noted = true;
@@ -217,6 +218,8 @@ impl Follower {
                     None if name.is_none() => self.note_missing().await?,
                     None => {}
                 }
+                // A dangling symlink may have been pointed somewhere else meanwhile.
+                self.track_symlink();
                 return Ok(());
             };
             let old = match cur.file.metadata() {
@@ -360,12 +363,11 @@ impl Follower {
         Ok(())
     }
 
-    /// When the name is a symlink, also watch the directory of the file it leads to.
+    /// When the name is a symlink, also watch the name it leads to (in its own directory), also
+    /// while that does not exist yet.
     fn track_symlink(&mut self) {
         let Some(sub) = &mut self.sub else { return };
-        let is_link = std::fs::symlink_metadata(&self.path).is_ok_and(|m| m.is_symlink());
-        let target = is_link.then(|| self.path.canonicalize().ok()).flatten();
-        sub.set_target(target.as_deref());
+        sub.set_target(link_target(&self.path).as_deref());
     }
 
     fn set_draining(&self, on: bool) {
@@ -377,6 +379,22 @@ impl Follower {
     async fn note(&self, msg: impl AsRef<str>) -> Result<(), Detached> {
         self.emit.note(msg.as_ref()).await
     }
+}
+
+/// The path a symlink finally leads to (following links to links), whether or not it exists;
+/// `None` when `path` is not a symlink (or the chain loops).
+fn link_target(path: &Path) -> Option<PathBuf> {
+    let mut at = path.to_path_buf();
+    for _ in 0..40 {
+        let Ok(next) = std::fs::read_link(&at) else {
+            return (at != path).then_some(at);
+        };
+        at = match at.parent() {
+            Some(dir) if next.is_relative() => dir.join(next),
+            _ => next,
+        };
+    }
+    None
 }
 
 /// Where reading starts in a file of `size` bytes for `-n`.
@@ -456,6 +474,22 @@ mod tests {
             File::options().create(true).truncate(true).read(true).write(true).open(&path).unwrap();
         std::fs::remove_file(&path).unwrap();
         f
+    }
+
+    #[test]
+    fn link_targets_are_followed_to_the_end_even_when_missing() {
+        let dir = std::env::temp_dir().join(format!("mux-tail-links-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        let (a, b) = (dir.join("a"), dir.join("sub/b"));
+        let _ = (std::fs::remove_file(&a), std::fs::remove_file(&b));
+        std::os::unix::fs::symlink("sub/b", &a).unwrap();
+        std::os::unix::fs::symlink("../missing.log", &b).unwrap();
+        assert_eq!(link_target(&a), Some(dir.join("sub/../missing.log")));
+        assert_eq!(link_target(&dir.join("sub")), None, "not a link");
+        std::fs::remove_file(&b).unwrap();
+        std::os::unix::fs::symlink("b", &b).unwrap();
+        assert_eq!(link_target(&a), None, "a loop leads nowhere");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

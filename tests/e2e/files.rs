@@ -296,3 +296,24 @@ fn many_rotations_leak_no_descriptors() {
     run.wait_stdout(&format!("[app.log] {n}\n"));
     assert!(fds() <= before + 1, "descriptors grew: {before_list:?} -> {:?}", list());
 }
+
+#[test]
+fn a_dangling_symlink_is_followed_once_its_target_appears() {
+    let env = TestEnv::new();
+    std::os::unix::fs::symlink("target.log", env.path("link.log")).unwrap();
+    fs::create_dir(env.path("other")).unwrap();
+    std::os::unix::fs::symlink("other/t.log", env.path("far.log")).unwrap();
+    let run = env.cmd().args(["link.log", "far.log"]).spawn();
+    run.wait_stderr("link.log: no such file; waiting");
+    run.wait_stderr("far.log: no such file; waiting");
+    env.write("target.log", "here now\n");
+    run.wait_stdout("[link.log] here now\n");
+    // Into another directory, and again after the link is switched to a new (missing) target.
+    fs::create_dir(env.path("elsewhere")).unwrap();
+    std::os::unix::fs::symlink("elsewhere/u.log", env.path("far.new")).unwrap();
+    fs::rename(env.path("far.new"), env.path("far.log")).unwrap();
+    env.append("other/t.log", "old target\n");
+    env.write("elsewhere/u.log", "new target\n");
+    run.wait_stdout("[far.log] new target\n");
+    assert!(!run.stdout_string().contains("old target"), "{}", run.stdout_string());
+}

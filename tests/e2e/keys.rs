@@ -458,3 +458,27 @@ fn keys_are_left_to_a_pager_reading_the_output() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[test]
+fn ctrl_c_on_a_pipeline_is_exit_130_even_when_the_pipe_closes_first() {
+    let env = TestEnv::new();
+    env.write("a.log", "a1\n");
+    // Ctrl-C ends cat as well: whichever mux-tail notices first, the signal decides.
+    for round in 0..4 {
+        let pty = Pty::new(120, 40);
+        let mut cmd = pty.command_of(&env, "bash");
+        let script = format!(
+            "trap true INT; '{}' a.log | cat; echo \"exit ${{PIPESTATUS[0]}}\" > code{round}",
+            bin()
+        );
+        cmd.arg("-c").arg(script);
+        let mut child = pty.spawn(cmd);
+        let t = Screen(&pty);
+        wait_until("key mode", || !pty.termios().local_modes.contains(LocalModes::ICANON));
+        t.wait("[a.log] a1\r\n");
+        pty.send(b"\x03");
+        crate::util::wait_child(&mut child);
+        let code = std::fs::read_to_string(env.path(&format!("code{round}"))).unwrap();
+        assert_eq!(code, "exit 130\n", "round {round}");
+    }
+}
