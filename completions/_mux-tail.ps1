@@ -23,6 +23,7 @@ Register-ArgumentCompleter -Native -CommandName 'mux-tail' -ScriptBlock {
         'mux-tail' {
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Initial lines per file: last N, +N from line N, 0 only new')
             [CompletionResult]::new('--lines', '--lines', [CompletionResultType]::ParameterName, 'Initial lines per file: last N, +N from line N, 0 only new')
+            [CompletionResult]::new('--tail', '--tail', [CompletionResultType]::ParameterName, 'Initial lines per file: last N, +N from line N, 0 only new')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour labels: auto, always, never')
             [CompletionResult]::new('--max-line-bytes', '--max-line-bytes', [CompletionResultType]::ParameterName, 'Cut longer lines into pieces of this size')
             [CompletionResult]::new('--max-connections', '--max-connections', [CompletionResultType]::ParameterName, 'Open connections allowed per listener')
@@ -35,7 +36,10 @@ Register-ArgumentCompleter -Native -CommandName 'mux-tail' -ScriptBlock {
             [CompletionResult]::new('--highlight', '--highlight', [CompletionResultType]::ParameterName, 'Highlight matches of REGEX when colouring (repeatable)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Lay lines out as TEMPLATE: {label} {line} {time} {peer} {source}')
             [CompletionResult]::new('--generate', '--generate', [CompletionResultType]::ParameterName, 'Print a man page or completion script, and exit')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Follow (the default; -F and --follow too, as tail takes them)')
+            [CompletionResult]::new('--follow', '--follow', [CompletionResultType]::ParameterName, 'Follow (the default; -F and --follow too, as tail takes them)')
             [CompletionResult]::new('--no-follow', '--no-follow', [CompletionResultType]::ParameterName, 'Read files to their current end, then stop')
+            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Same as --color never')
             [CompletionResult]::new('--no-label', '--no-label', [CompletionResultType]::ParameterName, 'Print bare lines, without labels')
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Ignore case in -e, -v, --highlight and /')
             [CompletionResult]::new('--ignore-case', '--ignore-case', [CompletionResultType]::ParameterName, 'Ignore case in -e, -v, --highlight and /')

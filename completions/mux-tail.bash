@@ -23,13 +23,17 @@ _mux__tail() {
 
     case "${cmd}" in
         mux__tail)
-            opts="-n -e -v -i -t -h -V --lines --no-follow --color --no-label --max-line-bytes --max-connections --allow --keys --grep --exclude --ignore-case --highlight --format --timestamps --json --generate --help --version"
+            opts="-n -f -e -v -i -t -h -V --tail --lines --follow --no-follow --color --no-color --no-label --max-line-bytes --max-connections --allow --keys --grep --exclude --ignore-case --highlight --format --timestamps --json --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --lines)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tail)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

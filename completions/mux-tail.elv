@@ -20,6 +20,7 @@ set edit:completion:arg-completer[mux-tail] = {|@words|
         &'mux-tail'= {
             cand -n 'Initial lines per file: last N, +N from line N, 0 only new'
             cand --lines 'Initial lines per file: last N, +N from line N, 0 only new'
+            cand --tail 'Initial lines per file: last N, +N from line N, 0 only new'
             cand --color 'Colour labels: auto, always, never'
             cand --max-line-bytes 'Cut longer lines into pieces of this size'
             cand --max-connections 'Open connections allowed per listener'
@@ -32,7 +33,10 @@ set edit:completion:arg-completer[mux-tail] = {|@words|
             cand --highlight 'Highlight matches of REGEX when colouring (repeatable)'
             cand --format 'Lay lines out as TEMPLATE: {label} {line} {time} {peer} {source}'
             cand --generate 'Print a man page or completion script, and exit'
+            cand -f 'Follow (the default; -F and --follow too, as tail takes them)'
+            cand --follow 'Follow (the default; -F and --follow too, as tail takes them)'
             cand --no-follow 'Read files to their current end, then stop'
+            cand --no-color 'Same as --color never'
             cand --no-label 'Print bare lines, without labels'
             cand -i 'Ignore case in -e, -v, --highlight and /'
             cand --ignore-case 'Ignore case in -e, -v, --highlight and /'

@@ -1,4 +1,4 @@
-complete -c mux-tail -s n -l lines -d 'Initial lines per file: last N, +N from line N, 0 only new' -r
+complete -c mux-tail -s n -l lines -l tail -d 'Initial lines per file: last N, +N from line N, 0 only new' -r
 complete -c mux-tail -l color -d 'Colour labels: auto, always, never' -r -f -a "auto\t'Colour when stdout is a terminal and NO_COLOR is unset'
 always\t'Always colour'
 never\t'Never colour'"
@@ -18,7 +18,9 @@ complete-zsh\t'Completions for zsh'
 complete-fish\t'Completions for fish'
 complete-powershell\t'Completions for PowerShell'
 complete-elvish\t'Completions for elvish'"
+complete -c mux-tail -s f -l follow -d 'Follow (the default; -F and --follow too, as tail takes them)'
 complete -c mux-tail -l no-follow -d 'Read files to their current end, then stop'
+complete -c mux-tail -l no-color -d 'Same as --color never'
 complete -c mux-tail -l no-label -d 'Print bare lines, without labels'
 complete -c mux-tail -s i -l ignore-case -d 'Ignore case in -e, -v, --highlight and /'
 complete -c mux-tail -s t -l timestamps -d 'Prefix each line with its arrival time'

@@ -47,6 +47,43 @@ const SHORT_EXAMPLES: &str = "Examples and keys: mux-tail --help";
 ///
 /// Exit status: 0 when every source ended, 1 when a source could not start or failed,
 /// 2 on a usage error, 128+N on signal N (130 for Ctrl-C).
+/// The command line as clap takes it: tail's `-N` (a count of lines) becomes `--lines=N`,
+/// wherever it stands as an option of its own (not as the value of another option, not after
+/// `--`).
+pub fn normalize(args: impl IntoIterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let cmd = Args::command();
+    let takes_value = |arg: &str| {
+        cmd.get_arguments().any(|a| {
+            a.get_action().takes_values()
+                && (a.get_short_and_visible_aliases().is_some_and(|s| {
+                    s.iter().any(|c| arg.strip_prefix('-') == Some(c.to_string().as_str()))
+                }) || a
+                    .get_long_and_visible_aliases()
+                    .is_some_and(|l| l.iter().any(|l| arg.strip_prefix("--") == Some(*l))))
+        })
+    };
+    let mut out = Vec::new();
+    let mut value_next = false;
+    let mut rest = false;
+    for arg in args {
+        let text = arg.to_str().unwrap_or_default();
+        let count = text
+            .strip_prefix('-')
+            .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()));
+        match count {
+            Some(n) if !value_next && !rest && !out.is_empty() => {
+                out.push(format!("--lines={n}").into());
+                continue;
+            }
+            _ => {}
+        }
+        rest |= !value_next && text == "--";
+        value_next = !rest && !value_next && takes_value(text);
+        out.push(arg);
+    }
+    out
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "mux-tail",
@@ -65,21 +102,30 @@ pub struct Args {
     ///
     /// Lines of each file existing at start to show first: N for the last N lines, +N to start
     /// at line N, 0 for only lines written from now on. Files that appear later are read from
-    /// their first line. Applies to files only.
+    /// their first line. Applies to files only. `-30` is `-n 30` and `--tail 30` is `-n 30`,
+    /// as tail and docker compose take them.
     #[arg(
         short = 'n',
         long,
+        visible_alias = "tail",
         value_name = "N|+N",
         default_value = "10",
         allow_hyphen_values = true
     )]
     pub lines: Initial,
 
+    /// Follow (the default; -F and --follow too, as tail takes them).
+    ///
+    /// Following is what mux-tail does: files are followed by name, as `tail -F` does. The flag
+    /// is accepted so that tail's habits work; --no-follow turns following off.
+    #[arg(short = 'f', long, short_alias = 'F', overrides_with = "no_follow")]
+    pub follow: bool,
+
     /// Read files to their current end, then stop.
     ///
     /// Each file is read to its end as it is now, and mux-tail stops once every source ended.
     /// Not allowed with listeners, which have no end.
-    #[arg(long)]
+    #[arg(long, overrides_with = "follow")]
     pub no_follow: bool,
 
     /// Colour labels: auto, always, never.
@@ -88,6 +134,10 @@ pub struct Args {
     /// `dumb`. Colour also turns on --highlight.
     #[arg(long, value_name = "WHEN", value_enum, default_value_t = ColorChoice::Auto, env = "MUX_TAIL_COLOR")]
     pub color: ColorChoice,
+
+    /// Same as --color never.
+    #[arg(long, overrides_with = "color")]
+    pub no_color: bool,
 
     /// Print bare lines, without labels.
     ///
@@ -136,13 +186,13 @@ pub struct Args {
     ///
     /// Only lines matching REGEX are shown; given several times, lines matching any of them (as
     /// `grep -e`). Matched against the line itself, never its label.
-    #[arg(short = 'e', long = "grep", value_name = "REGEX")]
+    #[arg(short = 'e', long = "grep", value_name = "REGEX", allow_hyphen_values = true)]
     pub grep: Vec<String>,
 
     /// Drop lines matching REGEX (repeatable).
     ///
     /// Lines matching REGEX (any of them, when given several times) are not shown.
-    #[arg(short = 'v', long, value_name = "REGEX")]
+    #[arg(short = 'v', long, value_name = "REGEX", allow_hyphen_values = true)]
     pub exclude: Vec<String>,
 
     /// Ignore case in -e, -v, --highlight and /.
@@ -282,6 +332,24 @@ mod tests {
         assert_eq!(args.max_line_bytes, 4096);
         assert!(Args::try_parse_from(["mux-tail", "-n", "x"]).is_err());
         assert!(Args::try_parse_from(["mux-tail", "--max-connections", "0"]).is_err());
+    }
+
+    #[test]
+    fn tail_habits() {
+        let parse = |args: &[&str]| {
+            let argv = normalize(args.iter().map(std::ffi::OsString::from));
+            Args::try_parse_from(argv).unwrap()
+        };
+        let args = parse(&["mux-tail", "-30", "a.log"]);
+        assert_eq!((args.lines, args.sources), (Initial::Last(30), vec!["a.log".to_string()]));
+        assert_eq!(parse(&["mux-tail", "--tail", "5", "a"]).lines, Initial::Last(5));
+        assert!(parse(&["mux-tail", "-f", "a"]).follow && parse(&["mux-tail", "-F", "a"]).follow);
+        assert!(parse(&["mux-tail", "--follow", "--no-follow", "a"]).no_follow);
+        assert!(parse(&["mux-tail", "--no-color", "a"]).no_color);
+        // A value of another option, or after `--`, stays as it is.
+        assert_eq!(parse(&["mux-tail", "-e", "-30", "a"]).grep, ["-30"]);
+        assert_eq!(parse(&["mux-tail", "-n", "-3", "a"]).lines, Initial::Last(3));
+        assert_eq!(parse(&["mux-tail", "--", "-30"]).sources, ["-30"]);
     }
 
     #[test]

@@ -158,7 +158,7 @@ impl Config {
             (None, true) => Layout::Json,
             (None, false) => Layout::Default { timestamps: args.timestamps },
         };
-        let color = match args.color {
+        let color = match if args.no_color { ColorChoice::Never } else { args.color } {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
             ColorChoice::Auto => env.stdout_tty && !env.no_color && !env.dumb_term,

@@ -12,7 +12,7 @@ use mux_tail::config::{Config, ConfigError, Environment};
 use mux_tail::{app, cli, messages};
 
 fn main() -> ExitCode {
-    let args = cli::Args::parse();
+    let args = cli::Args::parse_from(cli::normalize(std::env::args_os()));
     match run(args) {
         Ok(code) => code,
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,

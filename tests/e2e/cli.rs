@@ -83,3 +83,31 @@ fn ends_with_0_when_every_source_ended() {
     let s = out.stdout_string();
     assert!(s.contains("[a.log] x\n") && s.contains("[-] y\n"), "{s}");
 }
+
+#[test]
+fn tail_and_compose_habits_just_work() {
+    let env = TestEnv::new();
+    let lines: String = (1..=50).map(|i| format!("{i}\n")).collect();
+    env.write("a.log", &lines);
+    let last = |n: usize| (51 - n..=50).map(|i| format!("[a.log] {i}\n")).collect::<String>();
+    for args in [&["-3"][..], &["--tail", "3"], &["--tail=3"], &["-n", "3"]] {
+        let out = env.cmd().args(args).args(["--no-follow", "a.log"]).run();
+        assert_eq!(
+            (out.code(), out.stdout_string()),
+            (Some(0), last(3)),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+    // Following is the default: -f, -F and --follow are accepted and change nothing.
+    for flag in ["-f", "-F", "--follow"] {
+        let run = env.cmd().args([flag, "-n", "1", "a.log"]).spawn();
+        run.wait_lines(1);
+        env.append("a.log", format!("after {flag}\n"));
+        run.wait_stdout(&format!("[a.log] after {flag}\n"));
+    }
+    let out = env.cmd().args(["--color=always", "--no-color", "--no-follow", "-1", "a.log"]).run();
+    assert!(!out.stdout_string().contains('\x1b'), "{:?}", out.stdout_string());
+    let out = env.cmd().args(["--no-color", "--color=always", "--no-follow", "-1", "a.log"]).run();
+    assert!(out.stdout_string().contains('\x1b'), "the later one wins: {:?}", out.stdout_string());
+}
