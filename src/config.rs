@@ -172,6 +172,7 @@ impl Config {
                 max_connections: args.max_connections as usize,
                 end_when_gone: false,
                 allow: args.allow.into(),
+                glob_empty: false,
             },
             style: Style { label: !args.no_label, color, terminal: env.stdout_tty },
             keys,

@@ -1,10 +1,10 @@
 //! Attaching sources: from the command line, from the `a` key (once located, which may take a
-//! while), and the files a glob finds; and the refusals (standard input twice, a file already
-//! followed).
+//! while), and the files a glob finds; each file once, whatever the paths that name it; and the
+//! refusals (standard input twice, a file or listener already followed).
 
 use std::path::PathBuf;
 
-use super::table::SourceId;
+use super::table::{FileKey, SourceId};
 use super::Mux;
 use crate::output::Out;
 use crate::source::{self, Initial, SourceKind, SourceOptions, SourceSpec};
@@ -32,6 +32,11 @@ impl Mux {
             SourceKind::Glob(pattern) => pattern.scan(),
             _ => Vec::new(),
         };
+        let opts = match &spec.kind {
+            SourceKind::Glob(_) => SourceOptions { glob_empty: found.is_empty(), ..opts.clone() },
+            _ => opts.clone(),
+        };
+        let opts = &opts;
         let id = self.insert(spec, opts, None)?;
         for path in found {
             self.attach_found(id, path, opts)?;
@@ -39,29 +44,50 @@ impl Mux {
         Ok(id)
     }
 
+    /// Opens `spec` and puts it in the table; a file that is followed already (under another
+    /// path, or found by a glob too) is followed once, under its first label, with a note.
     fn insert(
         &mut self,
         spec: SourceSpec,
         opts: &SourceOptions,
         parent: Option<SourceId>,
     ) -> anyhow::Result<SourceId> {
+        let key = match &spec.kind {
+            SourceKind::File(path) => Some(FileKey::of(path)),
+            _ => None,
+        };
+        if let Some(key) = &key {
+            if let Some(first) = self.table.same_file(key) {
+                // A glob finding its own file again says nothing.
+                let own = parent.is_some() && self.table.row(first).parent == parent;
+                if !own && self.table.first_note(key) {
+                    let note = format!(
+                        "{}: the same file as {}; followed once",
+                        spec.spec,
+                        self.table.name(first)
+                    );
+                    self.feedback.note(&note, &mut self.pending);
+                }
+                return Ok(first);
+            }
+        }
         let stream = source::open(&spec, opts, &self.watch)?;
         let (label, text) = (spec.label.clone(), spec.spec.clone());
         let id = self.table.insert(spec, stream, parent);
+        if let Some(key) = key {
+            self.table.remember_file(key, id);
+        }
         self.pending.push_back(Out::Source(id, label, text));
         Ok(id)
     }
 
-    /// Follows a file that glob `glob` found, unless one of its files already follows it.
+    /// Follows a file that glob `glob` found, unless it is followed already.
     pub(super) fn attach_found(
         &mut self,
         glob: SourceId,
         path: PathBuf,
         opts: &SourceOptions,
     ) -> anyhow::Result<()> {
-        if self.table.glob_follows(glob, &path) {
-            return Ok(());
-        }
         let g = &self.table.row(glob).spec;
         let file = path.to_string_lossy().into_owned();
         let name = path.file_name().unwrap_or_default().to_string_lossy();
@@ -99,7 +125,15 @@ impl Mux {
             {
                 anyhow::bail!("-: standard input is a source already")
             }
-            kind @ SourceKind::File(_) => match self.table.following(kind) {
+            SourceKind::File(path) => match self.table.same_file(&FileKey::of(path)) {
+                Some(id) => {
+                    anyhow::bail!("{}: already followed as {}", spec.spec, self.table.name(id))
+                }
+                None => Ok(()),
+            },
+            // Port 0 is a new port each time.
+            SourceKind::Tcp(addr) | SourceKind::Udp(addr) if addr.port == 0 => Ok(()),
+            kind if kind.is_listener() => match self.table.following(kind) {
                 Some(id) => {
                     anyhow::bail!("{}: already followed as {}", spec.spec, self.table.name(id))
                 }

@@ -6,8 +6,9 @@
 //! start one after the other: a file's stream enters the map only once the one before it has
 //! read what was there when it started, so that first lines come out in command-line order.
 
-use std::collections::VecDeque;
-use std::path::Path;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -30,6 +31,26 @@ pub enum State {
     Failed,
     /// Detached by the user.
     Detached,
+}
+
+/// What makes two paths one file: its (device, inode), or, while it does not exist, its path
+/// made absolute.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum FileKey {
+    /// An existing file (through any symlinks).
+    Inode(u64, u64),
+    /// A file that does not exist (yet).
+    Path(PathBuf),
+}
+
+impl FileKey {
+    /// The key of the file at `path` now.
+    pub fn of(path: &Path) -> FileKey {
+        match std::fs::metadata(path) {
+            Ok(m) => FileKey::Inode(m.dev(), m.ino()),
+            Err(_) => FileKey::Path(std::path::absolute(path).unwrap_or_else(|_| path.into())),
+        }
+    }
 }
 
 /// One row of the table.
@@ -63,6 +84,10 @@ pub struct Table {
     starting: Option<SourceId>,
     /// The number of rows, shared with the key parser.
     count: Arc<AtomicUsize>,
+    /// Files by what they are (the file when attached), to follow each only once.
+    files: HashMap<FileKey, SourceId>,
+    /// Files named twice that were noted already.
+    noted: HashSet<FileKey>,
 }
 
 impl Table {
@@ -176,13 +201,19 @@ impl Table {
         self.rows().find(|(_, r)| &r.spec.kind == kind && r.state == State::Following).map(|r| r.0)
     }
 
-    /// Whether one of glob `glob`'s files follows `path`.
-    pub fn glob_follows(&self, glob: SourceId, path: &Path) -> bool {
-        self.rows().any(|(_, r)| {
-            r.parent == Some(glob)
-                && r.state == State::Following
-                && matches!(&r.spec.kind, SourceKind::File(p) if p == path)
-        })
+    /// Remembers that source `id` follows the file `key`.
+    pub fn remember_file(&mut self, key: FileKey, id: SourceId) {
+        self.files.insert(key, id);
+    }
+
+    /// The source following the file `key`, if one does.
+    pub fn same_file(&self, key: &FileKey) -> Option<SourceId> {
+        self.files.get(key).copied().filter(|&id| self.rows[id].state == State::Following)
+    }
+
+    /// True the first time it is asked about `key` (so that a file named twice is noted once).
+    pub fn first_note(&mut self, key: &FileKey) -> bool {
+        self.noted.insert(key.clone())
     }
 
     /// `[N] label`, safe to show on a terminal.
@@ -314,13 +345,15 @@ mod tests {
         assert!(t.row(file).muted, "a glob's new file is muted with it");
         assert_eq!(t.family(glob), [glob, file]);
         assert_eq!(t.family(other), [other]);
-        assert!(t.glob_follows(glob, Path::new("logs/a.log")));
-        assert!(!t.glob_follows(glob, Path::new("logs/b.log")));
+        let key = FileKey::Path("/logs/a.log".into());
+        t.remember_file(key.clone(), file);
+        assert_eq!(t.same_file(&key), Some(file));
         for id in t.family(glob) {
             t.detach(id);
         }
-        assert!(!t.glob_follows(glob, Path::new("logs/a.log")));
+        assert_eq!(t.same_file(&key), None, "a detached file is followed by nobody");
         assert_eq!(t.status_names(), "[2] x.log");
+        assert!(t.first_note(&key) && !t.first_note(&key));
     }
 
     #[test]

@@ -20,6 +20,7 @@ fn options(follow: bool) -> SourceOptions {
         max_connections: 8,
         end_when_gone: false,
         allow: Arc::new([]),
+        glob_empty: false,
     }
 }
 

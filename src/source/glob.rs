@@ -11,7 +11,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use super::watch::DirWatch;
-use super::{SourceEvent, SourceStream};
+use super::{SourceEvent, SourceOptions, SourceStream};
 
 /// A parsed glob.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,11 +81,19 @@ impl Pattern {
 }
 
 /// Starts watching the glob's directory; every scan's matches are sent as `Found`. Without
-/// `follow`, the files there now are all there is: the source ends at once.
-pub fn open(pattern: Pattern, watch: &DirWatch, follow: bool) -> SourceStream {
+/// `follow`, the files there now are all there is: the source ends at once (failed, as a missing
+/// file does, when there were none).
+pub fn open(pattern: Pattern, watch: &DirWatch, opts: &SourceOptions) -> SourceStream {
     let watch = watch.clone();
+    let (follow, empty) = (opts.follow, opts.glob_empty);
     SourceStream::spawn(move |emit| async move {
         if !follow {
+            if empty {
+                let _ = emit.send(SourceEvent::Failed("no matching file".into())).await;
+            }
+            return;
+        }
+        if empty && emit.note("no matching file yet; waiting").await.is_err() {
             return;
         }
         let sub = watch.subscribe_dir(pattern.dir());

@@ -50,6 +50,8 @@ pub struct SourceOptions {
     pub end_when_gone: bool,
     /// Peers allowed to send to TCP and UDP sources (empty: any that can reach them).
     pub allow: Arc<[allow::Cidr]>,
+    /// A glob matched no file when it was opened (it says so, and fails under --no-follow).
+    pub glob_empty: bool,
 }
 
 /// A pending host name look-up.
@@ -105,7 +107,7 @@ pub fn open(
         SourceKind::Udp(addr) => resolved(addr).and_then(|addr| udp::open(addr, opts)),
         SourceKind::Unix(path) => unix::open(path, opts),
         SourceKind::Cmd(command) => cmd::open(command, opts),
-        SourceKind::Glob(pattern) => Ok(glob::open(pattern.clone(), watch, opts.follow)),
+        SourceKind::Glob(pattern) => Ok(glob::open(pattern.clone(), watch, opts)),
     }
     .with_context(|| spec.spec.clone())
 }
@@ -165,6 +167,7 @@ mod tests {
             max_connections: 8,
             end_when_gone: false,
             allow: Arc::new([]),
+            glob_empty: false,
         }
     }
 }

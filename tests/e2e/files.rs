@@ -317,3 +317,48 @@ fn a_dangling_symlink_is_followed_once_its_target_appears() {
     run.wait_stdout("[far.log] new target\n");
     assert!(!run.stdout_string().contains("old target"), "{}", run.stdout_string());
 }
+
+#[test]
+fn a_file_named_twice_is_followed_once_under_its_first_label() {
+    let env = TestEnv::new();
+    fs::create_dir(env.path("g")).unwrap();
+    env.write("a.log", "a1\n");
+    env.write("g/b.log", "b1\n");
+    let out = env.cmd().args(["--no-follow", "a.log", "./a.log", "g/*.log", "x=g/b.log"]).run();
+    assert_eq!(out.code(), Some(0), "{}", out.stderr);
+    assert_eq!(out.stdout_string(), "[a.log] a1\n[g/b.log] b1\n");
+    assert!(
+        out.stderr.contains("./a.log: the same file as [1] a.log; followed once"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("g/b.log: the same file as [3] g/b.log; followed once"),
+        "{}",
+        out.stderr
+    );
+    // Followed: a line written once is shown once, also while the glob looks again.
+    let run = env.cmd().args(["-n", "0", "g/b.log", "g/*.log"]).spawn();
+    run.wait_stderr("g/b.log: the same file as [1] g/b.log; followed once");
+    env.write("g/c.log", "c1\n");
+    run.wait_stdout("[g/c.log] c1\n");
+    env.append("g/b.log", "b2\n");
+    run.wait_stdout("[g/b.log] b2\n");
+    env.append("g/c.log", "c2\n");
+    run.wait_stdout("[g/c.log] c2\n");
+    assert_eq!(run.stdout_string().matches("b2").count(), 1, "{}", run.stdout_string());
+    assert_eq!(run.stderr_string().matches("the same file").count(), 1, "{}", run.stderr_string());
+}
+
+#[test]
+fn a_glob_that_matches_nothing_says_so() {
+    let env = TestEnv::new();
+    fs::create_dir(env.path("logs")).unwrap();
+    let out = env.cmd().args(["--no-follow", "logs/*.log"]).run();
+    assert_eq!(out.code(), Some(1), "like a missing file");
+    assert_eq!(out.stderr, "mux-tail: logs/*.log: no matching file\n");
+    let run = env.cmd().arg("logs/*.log").spawn();
+    run.wait_stderr("mux-tail: logs/*.log: no matching file yet; waiting\n");
+    env.write("logs/a.log", "first\n");
+    run.wait_stdout("[logs/a.log] first\n");
+}

@@ -400,8 +400,11 @@ fn attaching_stdin_from_its_own_terminal_or_a_file_twice_is_refused() {
     let env = TestEnv::new();
     env.write("a.log", "a1\n");
     let pty = Pty::new(120, 40);
+    let port = crate::util::free_port();
     let mut cmd = pty.command(&env);
-    cmd.arg("a.log").stdin(pty.stdio()).stderr(Stdio::null());
+    cmd.args(["a.log".to_string(), format!("net=tcp:{port}")])
+        .stdin(pty.stdio())
+        .stderr(Stdio::null());
     let mut child = pty.spawn(cmd);
     wait_until("key mode", || !pty.termios().local_modes.contains(LocalModes::ICANON));
     pty.send(b"a-\r");
@@ -412,6 +415,14 @@ fn attaching_stdin_from_its_own_terminal_or_a_file_twice_is_refused() {
     pty.screen.wait_for("a refusal", |b| {
         contains(b, b"cannot attach a.log: already followed as [1] a.log")
     });
+    // Also under another path, and a listener already listening.
+    pty.send(b"a./a.log\r");
+    pty.screen.wait_for("a refusal", |b| {
+        contains(b, b"cannot attach ./a.log: already followed as [1] a.log")
+    });
+    pty.send(format!("atcp:127.0.0.1:{port}\r").as_bytes());
+    let refusal = format!("cannot attach tcp:127.0.0.1:{port}: already followed as [2] net");
+    pty.screen.wait_for("a refusal", |b| contains(b, refusal.as_bytes()));
     pty.send(b"q");
     assert_eq!(crate::util::wait_child(&mut child).code(), Some(0));
 }

@@ -387,6 +387,12 @@ pub fn listening_port(stderr: &Collected, spec: &str) -> u16 {
     line.rsplit(':').next().unwrap().trim().parse().unwrap()
 }
 
+/// A TCP port on 127.0.0.1 that nothing listens on right now (for a test that must name its
+/// port before mux-tail starts; otherwise let mux-tail choose with `tcp:0`).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
 pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
     needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle)
 }
