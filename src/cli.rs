@@ -47,43 +47,6 @@ const SHORT_EXAMPLES: &str = "Examples and keys: mux-tail --help";
 ///
 /// Exit status: 0 when every source ended, 1 when a source could not start or failed,
 /// 2 on a usage error, 128+N on signal N (130 for Ctrl-C).
-/// The command line as clap takes it: tail's `-N` (a count of lines) becomes `--lines=N`,
-/// wherever it stands as an option of its own (not as the value of another option, not after
-/// `--`).
-pub fn normalize(args: impl IntoIterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
-    let cmd = Args::command();
-    let takes_value = |arg: &str| {
-        cmd.get_arguments().any(|a| {
-            a.get_action().takes_values()
-                && (a.get_short_and_visible_aliases().is_some_and(|s| {
-                    s.iter().any(|c| arg.strip_prefix('-') == Some(c.to_string().as_str()))
-                }) || a
-                    .get_long_and_visible_aliases()
-                    .is_some_and(|l| l.iter().any(|l| arg.strip_prefix("--") == Some(*l))))
-        })
-    };
-    let mut out = Vec::new();
-    let mut value_next = false;
-    let mut rest = false;
-    for arg in args {
-        let text = arg.to_str().unwrap_or_default();
-        let count = text
-            .strip_prefix('-')
-            .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()));
-        match count {
-            Some(n) if !value_next && !rest && !out.is_empty() => {
-                out.push(format!("--lines={n}").into());
-                continue;
-            }
-            _ => {}
-        }
-        rest |= !value_next && text == "--";
-        value_next = !rest && !value_next && takes_value(text);
-        out.push(arg);
-    }
-    out
-}
-
 #[derive(Debug, Parser)]
 #[command(
     name = "mux-tail",
@@ -234,6 +197,43 @@ pub struct Args {
     /// Print a man page or completion script, and exit.
     #[arg(long, value_name = "WHAT", value_enum, exclusive = true)]
     pub generate: Option<Generate>,
+}
+
+/// The command line as clap takes it: tail's `-N` (a count of lines) becomes `--lines=N`,
+/// wherever it stands as an option of its own (not as the value of another option, not after
+/// `--`).
+pub fn normalize(args: impl IntoIterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let cmd = Args::command();
+    let takes_value = |arg: &str| {
+        cmd.get_arguments().any(|a| {
+            a.get_action().takes_values()
+                && (a.get_short_and_visible_aliases().is_some_and(|s| {
+                    s.iter().any(|c| arg.strip_prefix('-') == Some(c.to_string().as_str()))
+                }) || a
+                    .get_long_and_visible_aliases()
+                    .is_some_and(|l| l.iter().any(|l| arg.strip_prefix("--") == Some(*l))))
+        })
+    };
+    let mut out = Vec::new();
+    let mut value_next = false;
+    let mut rest = false;
+    for arg in args {
+        let text = arg.to_str().unwrap_or_default();
+        let count = text
+            .strip_prefix('-')
+            .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()));
+        match count {
+            Some(n) if !value_next && !rest && !out.is_empty() => {
+                out.push(format!("--lines={n}").into());
+                continue;
+            }
+            _ => {}
+        }
+        rest |= !value_next && text == "--";
+        value_next = !rest && !value_next && takes_value(text);
+        out.push(arg);
+    }
+    out
 }
 
 /// What `--generate` prints.

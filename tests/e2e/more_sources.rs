@@ -131,10 +131,12 @@ fn globs_follow_every_match_and_files_that_appear_later() {
     env.write("logs/b.log", "b1\n");
     env.write("logs/skip.txt", "not matched\n");
     env.write("logs/.hidden.log", "hidden\n");
-    let run = env.cmd().args(["logs/*.log", "w=logs/b*.log"]).spawn();
+    std::fs::create_dir(env.path("more")).unwrap();
+    env.write("more/b.log", "more b1\n");
+    let run = env.cmd().args(["logs/*.log", "w=more/b*.log"]).spawn();
     run.wait_stdout("[logs/a.log] a1\n");
     run.wait_stdout("[logs/b.log] b1\n");
-    run.wait_stdout("[w:b.log] b1\n");
+    run.wait_stdout("[w:b.log] more b1\n");
     // A file created later is followed from its first line.
     env.write("logs/c.log", "c1\nc2\n");
     run.wait_stdout("[logs/c.log] c1\n");
@@ -156,9 +158,15 @@ fn a_glob_without_follow_reads_each_file_once_and_ends() {
     std::fs::create_dir(env.path("g")).unwrap();
     env.write("g/b.log", "b1\n");
     env.write("g/a.log", "a1\na2\n");
-    let out = env.cmd().args(["--no-follow", "g/*.log", "g/*.none", "nodir/*.log"]).run();
+    let out = env.cmd().args(["--no-follow", "g/*.log"]).run();
     assert_eq!(out.code(), Some(0));
     assert_eq!(out.stdout_string(), "[g/a.log] a1\n[g/a.log] a2\n[g/b.log] b1\n");
+    // Globs that match nothing are noted, and the status is 1, as for a missing file.
+    let out = env.cmd().args(["--no-follow", "g/*.log", "g/*.none", "nodir/*.log"]).run();
+    assert_eq!(out.code(), Some(1));
+    assert_eq!(out.stdout_string(), "[g/a.log] a1\n[g/a.log] a2\n[g/b.log] b1\n");
+    assert!(out.stderr.contains("g/*.none: no matching file\n"), "{}", out.stderr);
+    assert!(out.stderr.contains("nodir/*.log: no matching file\n"), "{}", out.stderr);
 }
 
 #[test]
