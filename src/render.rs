@@ -103,10 +103,16 @@ const PALETTE: [u8; 12] = [36, 33, 32, 35, 34, 31, 96, 93, 92, 95, 94, 91];
 const HIGHLIGHT_ON: &[u8] = b"\x1b[1;41m";
 const RESET: &[u8] = b"\x1b[0m";
 
+/// The most cells a label takes in the default layout on a terminal; longer ones are shortened in
+/// the middle (the list key, `l`, shows them whole).
+pub const LABEL_CELLS: usize = 24;
+
 #[derive(Clone, Debug)]
 struct Source {
     /// The label as shown (escaped for a terminal).
     label: String,
+    /// Its colour.
+    colour: u8,
     /// The spec as shown.
     spec: String,
     /// The default layout's prefix.
@@ -122,6 +128,9 @@ pub struct Renderer {
     sources: Vec<Option<Source>>,
     /// The width labels are padded to.
     width: usize,
+    /// Colours handed out so far, by label: in order of first appearance, as docker compose
+    /// does, so that the first sources never share one; a label keeps its colour for the run.
+    colours: std::collections::HashMap<String, u8>,
 }
 
 impl Renderer {
@@ -129,7 +138,8 @@ impl Renderer {
     pub fn new(style: Style, layout: Layout, highlight: Option<Regex>) -> Self {
         // Highlighting is a colour: never in JSON, never without colour.
         let highlight = highlight.filter(|_| style.color && layout != Layout::Json);
-        Renderer { style, layout, highlight, sources: Vec::new(), width: 0 }
+        let colours = Default::default();
+        Renderer { style, layout, highlight, sources: Vec::new(), width: 0, colours }
     }
 
     /// Makes `label` the label of source `id`, from `spec` (labels are re-padded when the
@@ -139,8 +149,10 @@ impl Renderer {
             self.sources.resize(id + 1, None);
         }
         let shown = |s: &str| if self.style.terminal { safe(s) } else { s.to_string() };
-        self.sources[id] =
-            Some(Source { label: shown(label), spec: shown(spec), prefix: Vec::new() });
+        let next = PALETTE[self.colours.len() % PALETTE.len()];
+        let colour = *self.colours.entry(label.to_string()).or_insert(next);
+        let source = Source { label: shown(label), colour, spec: shown(spec), prefix: Vec::new() };
+        self.sources[id] = Some(source);
         self.relayout(Some(id));
     }
 
@@ -153,16 +165,24 @@ impl Renderer {
     }
 
     /// Lays out the prefix of source `new` (just added), or of every source when the padded
-    /// width changed.
+    /// width changed. On a terminal labels are padded to one width, in cells, at most
+    /// [`LABEL_CELLS`]; elsewhere they are written whole and unpadded.
     fn relayout(&mut self, new: Option<usize>) {
-        let width = if self.style.terminal {
-            self.sources.iter().flatten().map(|s| s.label.chars().count()).max().unwrap_or(0)
-        } else {
-            0
+        let cells = |s: &Source| width(&s.label).min(LABEL_CELLS);
+        let width = match new {
+            _ if !self.style.terminal => 0,
+            Some(id) => self.width.max(self.sources[id].as_ref().map_or(0, cells)),
+            None => self.sources.iter().flatten().map(cells).max().unwrap_or(0),
         };
-        let (label, color) = (self.style.label, self.style.color);
+        let (label, color, terminal) = (self.style.label, self.style.color, self.style.terminal);
         let layout = |source: &mut Source| {
-            source.prefix = if label { prefix(&source.label, width, color) } else { Vec::new() };
+            source.prefix = if label {
+                let shown =
+                    if terminal { elide(&source.label, LABEL_CELLS) } else { source.label.clone() };
+                prefix(&shown, source.colour, width, color)
+            } else {
+                Vec::new()
+            };
         };
         match new {
             Some(id) if width == self.width => self.sources[id].iter_mut().for_each(layout),
@@ -205,7 +225,7 @@ impl Renderer {
                     for part in &template.0 {
                         match part {
                             Part::Text(text) => out.extend_from_slice(text.as_bytes()),
-                            Part::Label => self.label(out, &source.label),
+                            Part::Label => self.label(out, source),
                             Part::Line => self.line(out, line),
                             Part::Time => {
                                 out.extend_from_slice(time.as_deref().unwrap_or("").as_bytes())
@@ -231,9 +251,10 @@ impl Renderer {
     }
 
     /// A label in a template: coloured when colour is on.
-    fn label(&self, out: &mut Vec<u8>, label: &str) {
+    fn label(&self, out: &mut Vec<u8>, source: &Source) {
+        let label = &source.label;
         if self.style.color {
-            out.extend_from_slice(format!("\x1b[{}m", colour_of(label)).as_bytes());
+            out.extend_from_slice(format!("\x1b[{}m", source.colour).as_bytes());
             out.extend_from_slice(label.as_bytes());
             out.extend_from_slice(RESET);
         } else {
@@ -266,11 +287,11 @@ impl Renderer {
     }
 }
 
-/// `[label] ` padded to `width`, coloured if asked.
-fn prefix(label: &str, width: usize, color: bool) -> Vec<u8> {
+/// `[label] ` padded to `width` cells, coloured if asked.
+fn prefix(label: &str, colour: u8, width: usize, color: bool) -> Vec<u8> {
     let mut p = Vec::with_capacity(label.len() + width + 12);
     if color {
-        p.extend_from_slice(format!("\x1b[{}m", colour_of(label)).as_bytes());
+        p.extend_from_slice(format!("\x1b[{colour}m").as_bytes());
     }
     p.push(b'[');
     p.extend_from_slice(label.as_bytes());
@@ -278,20 +299,39 @@ fn prefix(label: &str, width: usize, color: bool) -> Vec<u8> {
     if color {
         p.extend_from_slice(RESET);
     }
-    let pad = width.saturating_sub(label.chars().count());
+    let pad = width.saturating_sub(self::width(label));
     p.resize(p.len() + pad + 1, b' ');
     p
 }
 
-/// The colour of a label: the same label gets the same colour in every run.
-pub fn colour_of(label: &str) -> u8 {
-    // FNV-1a: small, stable across builds and platforms.
-    let mut h: u32 = 0x811c_9dc5;
-    for b in label.bytes() {
-        h ^= u32::from(b);
-        h = h.wrapping_mul(0x0100_0193);
+/// `text` shortened to at most `cells` cells by taking out its middle (`kubectl lo…y/api`): the
+/// start and the end of a label are what tell sources apart. The same text is always shortened
+/// the same way.
+pub fn elide(text: &str, cells: usize) -> String {
+    if width(text) <= cells || cells < 3 {
+        return text.to_string();
     }
-    PALETTE[(h % PALETTE.len() as u32) as usize]
+    let cell = |c: char| unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+    let (head_cells, tail_cells) = ((cells - 1) / 2, cells - 1 - (cells - 1) / 2);
+    let (mut head, mut used) = (String::new(), 0);
+    for c in text.chars() {
+        if used + cell(c) > head_cells {
+            break;
+        }
+        head.push(c);
+        used += cell(c);
+    }
+    let (mut tail, mut used) = (Vec::new(), 0);
+    for c in text.chars().rev() {
+        if used + cell(c) > tail_cells {
+            break;
+        }
+        tail.push(c);
+        used += cell(c);
+    }
+    head.push('…');
+    head.extend(tail.into_iter().rev());
+    head
 }
 
 /// The width of `text` on a terminal, in cells (a CJK character takes two).
@@ -519,7 +559,7 @@ mod tests {
     #[test]
     fn terminal_pads_colours_and_escapes() {
         let out = render(TTY, &["a", "abc"], 0, &[b"bell\x07 esc\x1b[2J tab\tok"]);
-        let c = colour_of("a");
+        let c = PALETTE[0];
         let want = format!("\x1b[{c}m[a]\x1b[0m   bell^G esc^[[2J tab\tok\n");
         assert_eq!(String::from_utf8(out).unwrap(), want);
     }
@@ -539,12 +579,52 @@ mod tests {
     }
 
     #[test]
-    fn colour_is_stable_per_label() {
-        // The same in every run and every build: a label keeps its colour.
-        assert_eq!((colour_of("api"), colour_of("a.log")), (91, 36));
-        let distinct: std::collections::HashSet<_> =
-            ["a", "b", "c", "d", "e", "f"].iter().map(|l| colour_of(l)).collect();
-        assert!(distinct.len() > 2);
+    fn colours_go_out_in_order_of_first_appearance() {
+        let mut r = Renderer::new(TTY, PLAIN, None);
+        for (id, label) in ["worker.log", "db", "api", "db"].iter().enumerate() {
+            r.add_source(id, label, label);
+        }
+        let colour = |r: &Renderer, id: usize| r.sources[id].as_ref().unwrap().colour;
+        let first: Vec<u8> = (0..3).map(|id| colour(&r, id)).collect();
+        assert_eq!(first, PALETTE[..3]);
+        assert_eq!(colour(&r, 3), colour(&r, 1), "a label keeps its colour");
+        for id in 4..4 + PALETTE.len() {
+            r.add_source(id, &format!("s{id}"), "x");
+        }
+        let colour = |id: usize| colour(&r, id);
+        let all: std::collections::HashSet<_> = (0..3).chain(4..13).map(colour).collect();
+        assert_eq!(all.len(), PALETTE.len(), "distinct until the palette is used up");
+    }
+
+    #[test]
+    fn long_labels_are_shortened_in_the_middle_on_a_terminal_only() {
+        let long = "cmd:kubectl logs -f deploy/api --since=1h";
+        assert_eq!(elide(long, 24), "cmd:kubectl…i --since=1h");
+        assert_eq!(width(&elide(long, 24)), 24);
+        assert_eq!(elide("日本語のとても長いラベルです.log", 12), "日本…す.log");
+        assert!(width(&elide("日本語のとても長いラベルです.log", 12)) <= 12);
+        let style = Style { color: false, ..TTY };
+        let out = render(style, &[long, "a"], 1, &[b"x"]);
+        assert_eq!(String::from_utf8(out).unwrap(), format!("[a]{} x\n", " ".repeat(23)));
+        let out = render(style, &[long], 0, &[b"x"]);
+        assert_eq!(String::from_utf8(out).unwrap(), "[cmd:kubectl…i --since=1h] x\n");
+        let out = render(PIPE, &[long], 0, &[b"x"]);
+        assert_eq!(String::from_utf8(out).unwrap(), format!("[{long}] x\n"), "piped: whole");
+    }
+
+    #[test]
+    fn wide_labels_are_padded_by_cells() {
+        let style = Style { color: false, ..TTY };
+        let out = render(style, &["日本", "abcd"], 0, &[b"x"]);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "[日本] x\n",
+            "two wide characters are four cells"
+        );
+        let out = render(style, &["日", "abcd"], 0, &[b"x"]);
+        assert_eq!(String::from_utf8(out).unwrap(), "[日]   x\n");
+        assert_eq!(fit("日本語", 5), "日本…");
+        assert_eq!(fit("abc", 3), "abc");
     }
 
     #[test]
@@ -564,7 +644,7 @@ mod tests {
         let style = Style { terminal: false, ..TTY };
         let mut r = Renderer::new(style, PLAIN, Some(re.clone()));
         let out = render_with(&mut r, &["a"], 0, &[b"an error, err\x1b"]);
-        let c = colour_of("a");
+        let c = PALETTE[0];
         let want =
             format!("\x1b[{c}m[a]\x1b[0m an \x1b[1;41merr\x1b[0mor, \x1b[1;41merr\x1b[0m\x1b\n");
         assert_eq!(String::from_utf8(out).unwrap(), want);

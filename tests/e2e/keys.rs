@@ -493,3 +493,23 @@ fn ctrl_c_on_a_pipeline_is_exit_130_even_when_the_pipe_closes_first() {
         assert_eq!(code, "exit 130\n", "round {round}");
     }
 }
+
+#[test]
+fn the_status_line_fits_wide_labels_by_cells() {
+    let env = TestEnv::new();
+    env.write("日本語のログ.log", "j1\n");
+    env.write("二つ目.log", "j2\n");
+    let pty = Pty::new(30, 10);
+    let mut cmd = pty.command(&env);
+    cmd.args(["日本語のログ.log", "二つ目.log"]).env("NO_COLOR", "1").stderr(Stdio::null());
+    let mut child = pty.spawn(cmd);
+    pty.screen.wait_for("the status line, cut", |b| contains(b, "…\x1b[0m".as_bytes()));
+    let screen = String::from_utf8_lossy(&pty.screen.bytes()).into_owned();
+    let status = screen.rsplit("\x1b[7m").next().unwrap().split("\x1b[0m").next().unwrap();
+    let cells =
+        |s: &str| s.chars().map(|c| if c.is_ascii() || c == '…' { 1 } else { 2 }).sum::<usize>();
+    assert!(cells(status) <= 29, "{status:?} is {} cells wide", cells(status));
+    assert!(status.ends_with('…'), "{status:?}");
+    let _ = child.kill();
+    let _ = child.wait();
+}
