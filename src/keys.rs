@@ -168,8 +168,10 @@ impl KeyParser {
                         b'\r' | b'\n' => {
                             let text = std::mem::take(text);
                             self.prompt = None;
-                            out.push(Command::Prompt(None));
+                            // What was typed acts before the prompt closes: a filter applies
+                            // to the lines held while it was typed.
                             self.finish(kind, text, &mut out);
+                            out.push(Command::Prompt(None));
                         }
                         0x7f | 0x08 => {
                             // Remove one character (all bytes of a UTF-8 sequence).
@@ -192,8 +194,8 @@ impl KeyParser {
                             if n.is_some_and(|n| n.saturating_mul(10) > count) {
                                 let text = std::mem::take(text);
                                 self.prompt = None;
-                                out.push(Command::Prompt(None));
                                 self.finish(kind, text, &mut out);
+                                out.push(Command::Prompt(None));
                             } else {
                                 self.show(&mut out);
                             }
@@ -305,6 +307,13 @@ mod tests {
         assert_eq!(parse(1, b"/\n"), [Command::Filter(String::new())]);
         assert_eq!(parse(1, b"/a\x1b[Db\n"), [Command::Filter("ab".into())], "arrows ignored");
         assert_eq!(parse(1, "/é\x7fe\n".as_bytes()), [Command::Filter("e".into())]);
+    }
+
+    #[test]
+    fn what_was_typed_acts_before_the_prompt_closes() {
+        let mut p = KeyParser::new(Arc::new(AtomicUsize::new(1)));
+        let cmds = p.feed(b"/err\r");
+        assert_eq!(cmds[cmds.len() - 2..], [Command::Filter("err".into()), Command::Prompt(None)]);
     }
 
     #[test]

@@ -43,6 +43,16 @@ impl Hold {
         self.lines
     }
 
+    /// Keeps only the held lines for which `keep` is true (a filter set while they were held).
+    pub fn retain(&mut self, mut keep: impl FnMut(&[u8]) -> bool) {
+        for (_, lines) in &mut self.held {
+            lines.batch.retain(&mut keep);
+        }
+        self.held.retain(|(_, lines)| !lines.batch.is_empty());
+        self.lines = self.held.iter().map(|(_, l)| l.batch.len() as u64).sum();
+        self.bytes = self.held.iter().map(|(_, l)| l.batch.content_bytes()).sum();
+    }
+
     /// Lets every held batch go, in order.
     pub fn release(&mut self) -> impl Iterator<Item = (SourceId, Arrival)> + '_ {
         self.lines = 0;
@@ -77,5 +87,12 @@ mod tests {
         let ids: Vec<_> = hold.release().map(|(id, _)| id).collect();
         assert_eq!(ids, (0..batches).map(|b| b % 3).collect::<Vec<_>>());
         assert!(hold.is_empty() && !hold.is_full() && hold.lines() == 0);
+        // A filter set meanwhile applies to what is held.
+        hold.push(0, Arrival::now(Batch::from(vec![b"keep".to_vec(), b"drop".to_vec()]), None));
+        hold.push(1, Arrival::now(Batch::from(vec![b"drop".to_vec()]), None));
+        hold.retain(|l| l == b"keep");
+        assert_eq!((hold.lines(), hold.bytes), (1, 4));
+        let ids: Vec<_> = hold.release().map(|(id, _)| id).collect();
+        assert_eq!(ids, [0]);
     }
 }

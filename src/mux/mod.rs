@@ -305,6 +305,8 @@ impl Mux {
                 } else {
                     match filter::compile(&text, self.ignore_case) {
                         Ok(re) => {
+                            // Lines held meanwhile (paused, or typed over) are filtered too.
+                            self.hold.retain(|line| re.is_match(line));
                             self.filter = Some(re);
                             self.say(format!("showing only lines matching /{text}/"));
                         }

@@ -513,3 +513,33 @@ fn the_status_line_fits_wide_labels_by_cells() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[test]
+fn a_filter_typed_while_lines_arrive_applies_to_the_lines_held_meanwhile() {
+    let env = TestEnv::new();
+    env.write("a.log", "a1\n");
+    let pty = Pty::new(120, 40);
+    let mut child = in_pipeline(&env, &pty, "a.log | cat");
+    let t = Screen(&pty);
+    wait_until("key mode", || !pty.termios().local_modes.contains(LocalModes::ICANON));
+    t.wait("[a.log] a1\r\n");
+    pty.send(b"/kee");
+    t.wait("filter regex (empty clears, Esc to cancel): kee");
+    for i in 0..20 {
+        env.append("a.log", format!("noise {i}\nkeep {i}\n"));
+    }
+    // A rotation's note comes after the old file's last lines, and notes are not held: once it
+    // shows, the mux holds those lines.
+    std::fs::rename(env.path("a.log"), env.path("a.log.1")).unwrap();
+    env.write("a.log", "fresh\n");
+    t.wait("a.log: replaced; following the new file");
+    pty.send(b"p\r");
+    t.wait("showing only lines matching /keep/");
+    env.append("a.log", "noise after\nkeep after\n");
+    t.wait("[a.log] keep after\r\n");
+    let text = t.text();
+    assert!(text.contains("[a.log] keep 19\r\n"), "{text:?}");
+    assert!(!text.contains("noise"), "{text:?}");
+    pty.send(b"q");
+    assert_eq!(crate::util::wait_child(&mut child).code(), Some(0));
+}
