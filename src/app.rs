@@ -43,7 +43,7 @@ pub fn run(config: Config) -> anyhow::Result<ExitCode> {
         let output = output::start(renderer, status_line, prompt_tty)?;
         let (commands, received) = mpsc::channel(COMMAND_QUEUE);
         if let Some(tty) = tty {
-            keys::start(tty, commands, mux.count());
+            keys::start(tty, commands, mux.keys());
         }
         mux.run(output, received, signals).await
     });

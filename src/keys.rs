@@ -31,6 +31,8 @@ pub enum Command {
     List,
     /// Show the keys.
     Help,
+    /// A key pressed while a list or the help was shown: it only lets output go on.
+    Dismiss,
     /// End the program.
     Quit,
     /// Show a prompt being typed (`None`: the prompt closed).
@@ -55,10 +57,19 @@ pub const HELP: &[&str] = &[
     "  Esc cancels a prompt; Backspace edits it.",
 ];
 
-/// Starts the key thread on `tty`; `sources` is the current number of sources.
-pub fn start(tty: File, commands: mpsc::Sender<Command>, sources: Arc<AtomicUsize>) {
+/// What the mux shares with the key parser.
+#[derive(Clone, Default)]
+pub struct Shared {
+    /// The current number of sources (to know when a number typed is complete).
+    pub sources: Arc<AtomicUsize>,
+    /// Set while a list or the help is shown: the next key dismisses it.
+    pub dismiss: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// Starts the key thread on `tty`.
+pub fn start(tty: File, commands: mpsc::Sender<Command>, shared: Shared) {
     let spawned = std::thread::Builder::new().name("mux-tail keys".into()).spawn(move || {
-        let mut parser = KeyParser::new(sources);
+        let mut parser = KeyParser::new(shared);
         let mut buf = [0u8; 256];
         loop {
             let seen = term::generation();
@@ -128,13 +139,13 @@ impl Prompt {
 /// Turns key bytes into commands.
 pub struct KeyParser {
     prompt: Option<(Prompt, Vec<u8>)>,
-    sources: Arc<AtomicUsize>,
+    shared: Shared,
 }
 
 impl KeyParser {
-    /// A parser; `sources` tells how many sources exist (for when a number is complete).
-    pub fn new(sources: Arc<AtomicUsize>) -> KeyParser {
-        KeyParser { prompt: None, sources }
+    /// A parser; `shared` tells how many sources exist and whether a key dismisses a list.
+    pub fn new(shared: Shared) -> KeyParser {
+        KeyParser { prompt: None, shared }
     }
 
     /// Feeds the bytes of one read; returns the commands they make.
@@ -144,6 +155,18 @@ impl KeyParser {
         while i < bytes.len() {
             let b = bytes[i];
             i += 1;
+            if self.prompt.is_none() && self.shared.dismiss.swap(false, Ordering::Relaxed) {
+                // The key (a whole escape sequence too) only dismisses what is shown.
+                if b == 0x1b && i < bytes.len() && matches!(bytes[i], b'[' | b'O') {
+                    i += 1;
+                    while i < bytes.len() && !(0x40..=0x7e).contains(&bytes[i]) {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                out.push(Command::Dismiss);
+                continue;
+            }
             if b == 0x1b {
                 // An escape sequence (arrow keys and the like) arrives whole in one read; a
                 // lone ESC is the Esc key.
@@ -189,7 +212,7 @@ impl KeyParser {
                         b'0'..=b'9' if kind.numeric() => {
                             text.push(b);
                             let n = parse_number(text);
-                            let count = self.sources.load(Ordering::Relaxed);
+                            let count = self.shared.sources.load(Ordering::Relaxed);
                             // Act at once when no further digit could make a valid number.
                             if n.is_some_and(|n| n.saturating_mul(10) > count) {
                                 let text = std::mem::take(text);
@@ -267,7 +290,8 @@ mod tests {
     use super::*;
 
     fn parse(sources: usize, input: &[u8]) -> Vec<Command> {
-        let mut p = KeyParser::new(Arc::new(AtomicUsize::new(sources)));
+        let shared = Shared { sources: Arc::new(AtomicUsize::new(sources)), ..Shared::default() };
+        let mut p = KeyParser::new(shared);
         p.feed(input).into_iter().filter(|c| !matches!(c, Command::Prompt(_))).collect()
     }
 
@@ -310,15 +334,26 @@ mod tests {
     }
 
     #[test]
+    fn a_key_after_a_list_only_dismisses_it() {
+        let shared = Shared::default();
+        let mut p = KeyParser::new(shared.clone());
+        shared.dismiss.store(true, Ordering::Relaxed);
+        assert_eq!(p.feed(b"\x1b[A1"), [Command::Dismiss, Command::ToggleMute(1)]);
+        shared.dismiss.store(true, Ordering::Relaxed);
+        assert_eq!(p.feed(b"q"), [Command::Dismiss]);
+        assert_eq!(p.feed(b"q"), [Command::Quit]);
+    }
+
+    #[test]
     fn what_was_typed_acts_before_the_prompt_closes() {
-        let mut p = KeyParser::new(Arc::new(AtomicUsize::new(1)));
+        let mut p = KeyParser::new(Shared::default());
         let cmds = p.feed(b"/err\r");
         assert_eq!(cmds[cmds.len() - 2..], [Command::Filter("err".into()), Command::Prompt(None)]);
     }
 
     #[test]
     fn prompts_are_shown_while_typing() {
-        let mut p = KeyParser::new(Arc::new(AtomicUsize::new(1)));
+        let mut p = KeyParser::new(Shared::default());
         let cmds = p.feed(b"ab");
         assert_eq!(
             cmds.last(),

@@ -39,6 +39,8 @@ pub enum Out {
     /// A prompt being typed, drawn on the terminal's current row (`None`: clear it); already safe
     /// to show. Used when stdout is not that terminal.
     Prompt(Option<String>),
+    /// A line for the terminal itself (not stdout, not stderr), when stdout is not it.
+    Terminal(String),
     /// New text for the status line.
     Status(String),
     /// The terminal changed size: lay the status line out again.
@@ -157,6 +159,17 @@ impl Writer {
         Ok(())
     }
 
+    /// Writes `text` on the terminal (when stdout is not it), after what is ready for stdout.
+    fn write_terminal(&mut self, text: &str, out: &mut File) -> io::Result<()> {
+        if self.tty.is_some() {
+            self.flush(out)?;
+            if let Some(mut tty) = self.tty.as_ref() {
+                let _ = tty.write_all(text.as_bytes());
+            }
+        }
+        Ok(())
+    }
+
     fn handle(&mut self, msg: Out, out: &mut File) -> io::Result<()> {
         let buf = &mut self.buf;
         match msg {
@@ -182,17 +195,13 @@ impl Writer {
                 let _ = io::stderr().lock().write_all(text.as_bytes());
             }
             Out::Prompt(prompt) => {
-                if self.tty.is_some() {
-                    self.flush(out)?;
-                    let text = match prompt {
-                        Some(p) => format!("\r\x1b[Kmux-tail: {p}"),
-                        None => "\r\x1b[K".to_string(),
-                    };
-                    if let Some(mut tty) = self.tty.as_ref() {
-                        let _ = tty.write_all(text.as_bytes());
-                    }
-                }
+                let text = match prompt {
+                    Some(p) => format!("\r\x1b[Kmux-tail: {p}"),
+                    None => "\r\x1b[K".to_string(),
+                };
+                self.write_terminal(&text, out)?;
             }
+            Out::Terminal(line) => self.write_terminal(&format!("mux-tail: {line}\n"), out)?,
             Out::Status(text) => {
                 if let Some(status) = &mut self.status {
                     status.set_text(text);

@@ -82,6 +82,14 @@ impl Feedback {
         }
     }
 
+    /// Says once, at start, that keys work although stdout is piped (on the terminal, which is
+    /// where the user looks).
+    pub fn hint(&self, out: &mut VecDeque<Out>) {
+        if self.mode == Mode::Stderr {
+            out.push_back(Out::Terminal("keys on: ? for help".into()));
+        }
+    }
+
     /// Lines for the user (list, help), already safe to show.
     pub fn show_lines(&self, lines: Vec<String>, out: &mut VecDeque<Out>) {
         match self.mode {

@@ -15,7 +15,7 @@ pub mod table;
 
 use std::collections::VecDeque;
 use std::process::ExitCode;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -73,6 +73,8 @@ pub struct Mux {
     /// Sources being attached whose names are being looked up: the text typed, and the result.
     locating: JoinSet<anyhow::Result<SourceSpec>>,
     resolver: Resolver,
+    /// A list or the help is shown: output waits until the next key (shared with the parser).
+    dismiss: Arc<AtomicBool>,
 }
 
 impl Mux {
@@ -92,6 +94,7 @@ impl Mux {
             stdin_tty: false,
             locating: JoinSet::new(),
             resolver: source::system_resolver,
+            dismiss: Arc::default(),
         }
     }
 
@@ -100,9 +103,9 @@ impl Mux {
         self.stdin_tty = on;
     }
 
-    /// The number of sources so far, kept up to date (for the key parser).
-    pub fn count(&self) -> Arc<AtomicUsize> {
-        self.table.count()
+    /// What the key parser needs to know of the mux, kept up to date.
+    pub fn keys(&self) -> keys::Shared {
+        keys::Shared { sources: self.table.count(), dismiss: self.dismiss.clone() }
     }
 
     /// Runs until every source ends, `Quit`, a signal, or the output ends; returns the exit
@@ -115,6 +118,7 @@ impl Mux {
     ) -> anyhow::Result<ExitCode> {
         let Output { tx: out, end: mut out_end } = output;
         let Signals { mut int, mut term, mut hup, mut tstp, mut cont, mut winch } = signals;
+        self.feedback.hint(&mut self.pending);
         self.update_status();
         let mut output_end = None;
         let exit = loop {
@@ -246,7 +250,7 @@ impl Mux {
             Command::Prompt(prompt) => {
                 self.feedback.set_prompt(prompt, &mut self.pending);
                 self.update_status();
-                if !self.feedback.prompting() && !self.hold.paused {
+                if !self.holding() {
                     self.release_held();
                 }
             }
@@ -289,7 +293,7 @@ impl Mux {
                     self.say("paused; p or space resumes".into());
                 } else {
                     let held = self.hold.lines();
-                    if !self.feedback.prompting() || self.feedback.mode() != Mode::Stderr {
+                    if !self.holding() {
                         self.release_held();
                     }
                     match held {
@@ -323,14 +327,28 @@ impl Mux {
                 if let Some(re) = &self.filter {
                     rows.push(format!("filter: /{}/", crate::render::safe(re.as_str())));
                 }
-                self.feedback.show_lines(rows, &mut self.pending);
+                self.show_until_a_key(rows);
             }
             Command::Help => {
                 let lines = keys::HELP.iter().map(|s| s.to_string()).collect();
-                self.feedback.show_lines(lines, &mut self.pending);
+                self.show_until_a_key(lines);
+            }
+            Command::Dismiss => {
+                if !self.holding() {
+                    self.release_held();
+                }
+                self.say("output goes on".into());
             }
         }
         false
+    }
+
+    /// Shows a list or the help, and holds output until the next key, so that a busy log does
+    /// not scroll it away.
+    fn show_until_a_key(&mut self, lines: Vec<String>) {
+        self.feedback.show_lines(lines, &mut self.pending);
+        self.dismiss.store(true, Ordering::Relaxed);
+        self.say("output waits: any key goes on".into());
     }
 
     /// Lets held lines go (pause ended, or a prompt closed).
@@ -341,7 +359,9 @@ impl Mux {
     /// Whether lines are held back: paused, or a prompt is being typed on a terminal that the
     /// output also goes to (piped into grep), where lines would run through the prompt.
     fn holding(&self) -> bool {
-        self.hold.paused || (self.feedback.prompting() && self.feedback.mode() == Mode::Stderr)
+        self.hold.paused
+            || self.dismiss.load(Ordering::Relaxed)
+            || (self.feedback.prompting() && self.feedback.mode() == Mode::Stderr)
     }
 
     /// The id for source number `n`, or a message that there is none.

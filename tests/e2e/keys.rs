@@ -63,12 +63,22 @@ impl OnTerminal {
                 String::from_utf8_lossy(b).matches("#  label").count() > tables
             });
             let screen = self.screen();
-            let last = &screen[screen.rfind("#  label").unwrap()..];
+            let last = screen[screen.rfind("#  label").unwrap()..].to_string();
+            self.dismiss();
             if last.contains(row) {
                 return;
             }
             assert!(Instant::now() < end, "the list never showed {row:?}:\n{last}");
         }
+    }
+
+    /// A key after a list or the help: output goes on.
+    fn dismiss(&self) {
+        let n = self.screen().matches("output goes on").count();
+        self.keys("\x1b");
+        self.pty.screen.wait_for("output to go on", |b| {
+            String::from_utf8_lossy(b).matches("output goes on").count() > n
+        });
     }
 
     fn wait_exit(&mut self) -> Option<i32> {
@@ -226,8 +236,11 @@ fn list_help_and_quit_restore_the_terminal() {
     t.keys("l");
     t.wait_screen("   1  a.log                    following           1            2");
     t.wait_screen("   2  missing.log              waiting             0            0");
+    t.wait_screen("output waits: any key goes on");
+    t.dismiss();
     t.keys("?");
     t.wait_screen("d N        detach source N");
+    t.dismiss();
     t.keys("q");
     assert_eq!(t.wait_exit(), Some(0));
     t.assert_restored();
@@ -300,6 +313,11 @@ fn keys_work_when_stdout_is_piped_and_output_processing_stays_on() {
         pty.screen
             .wait_for("a list", |b| String::from_utf8_lossy(b).matches("#  label").count() > n);
         let text = t.text();
+        let n = text.matches("mux-tail: output goes on").count();
+        pty.send(b"\x1b");
+        pty.screen.wait_for("output to go on", |b| {
+            String::from_utf8_lossy(b).matches("mux-tail: output goes on").count() > n
+        });
         if text[text.rfind("#  label").unwrap()..]
             .contains("   1  a.log                    muted               2")
         {
@@ -390,6 +408,7 @@ fn detaching_a_command_ends_its_whole_process_group() {
     assert!(pids.iter().all(|&p| alive(p)));
     t.keys("l");
     t.wait_screen("following");
+    t.dismiss();
     t.keys("d1");
     t.wait_screen("detached [1]");
     wait_until("the command's processes to end", || pids.iter().all(|&p| !alive(p)));
@@ -542,4 +561,46 @@ fn a_filter_typed_while_lines_arrive_applies_to_the_lines_held_meanwhile() {
     assert!(!text.contains("noise"), "{text:?}");
     pty.send(b"q");
     assert_eq!(crate::util::wait_child(&mut child).code(), Some(0));
+}
+
+#[test]
+fn piped_output_gets_a_key_hint_on_the_terminal_only() {
+    let env = TestEnv::new();
+    env.write("a.log", "a1\n");
+    let pty = Pty::new(120, 40);
+    let mut child = in_pipeline(&env, &pty, "a.log > out.txt");
+    let t = Screen(&pty);
+    t.wait("mux-tail: keys on: ? for help\r\n");
+    wait_until("the line in the file", || {
+        std::fs::read_to_string(env.path("out.txt")).is_ok_and(|s| s == "[a.log] a1\n")
+    });
+    pty.send(b"q");
+    assert_eq!(crate::util::wait_child(&mut child).code(), Some(0));
+    assert_eq!(std::fs::read_to_string(env.path("out.txt")).unwrap(), "[a.log] a1\n");
+}
+
+#[test]
+fn a_list_stays_on_screen_until_a_key_and_no_line_is_lost() {
+    let env = TestEnv::new();
+    env.write("a.log", "a1\n");
+    let t = OnTerminal::start(&env, &["a.log"]);
+    t.wait_screen("[a.log] a1\r\n");
+    t.keys("l");
+    t.wait_screen("output waits: any key goes on");
+    for i in 0..50 {
+        env.append("a.log", format!("busy {i}\n"));
+    }
+    // The rotation's note comes after the old file's lines: once it shows, the mux has them.
+    std::fs::rename(env.path("a.log"), env.path("a.log.1")).unwrap();
+    env.write("a.log", "new file\n");
+    t.stderr.wait_for("the rotation", |b| contains(b, b"a.log: replaced; following the new file"));
+    assert!(!t.screen().contains("busy"), "lines scrolled the list away");
+    t.keys("x");
+    t.wait_screen("[a.log] new file\r\n");
+    let screen = t.screen();
+    let list = screen.rfind("#  label").unwrap();
+    for i in 0..50 {
+        let line = format!("[a.log] busy {i}\r\n");
+        assert!(screen[list..].contains(&line), "{line:?} missing");
+    }
 }
