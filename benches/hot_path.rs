@@ -50,7 +50,7 @@ fn split(c: &mut Criterion) {
 }
 
 fn render(c: &mut Criterion) {
-    let lines = Arrival { batch: batch(), peer: None, time: SystemTime::now() };
+    let lines = Arrival { batch: batch(), peer: None, time: SystemTime::now(), stream: None };
     let mut g = c.benchmark_group("render");
     g.throughput(Throughput::Elements(lines.batch.len() as u64));
     let cases = [
@@ -96,7 +96,7 @@ fn filter(c: &mut Criterion) {
         ("-e a -e b -v c", vec!["worker=3".into(), "id=0000".into()], vec!["path=/health".into()]),
     ];
     for (name, keep, drop) in cases {
-        let f = Filters::new(&keep, &drop, false).unwrap();
+        let f = Filters::new(&keep, &drop, false, Default::default()).unwrap();
         g.bench_function(name, |b| {
             b.iter(|| {
                 let mut batch = base.clone();

@@ -38,6 +38,7 @@ pub fn run(config: Config) -> anyhow::Result<ExitCode> {
         let mut mux =
             Mux::new(config.source_opts.clone(), mode, config.filters, config.ignore_case);
         mux.set_stdin_tty(config.stdin_tty);
+        mux.set_counting(config.count);
         mux.attach_all(config.sources).await?;
         let renderer = render::Renderer::new(config.style, config.layout, config.highlight);
         let output = output::start(renderer, status_line, prompt_tty)?;

@@ -158,6 +158,32 @@ pub struct Args {
     #[arg(short = 'v', long, value_name = "REGEX", allow_hyphen_values = true)]
     pub exclude: Vec<String>,
 
+    /// -e and -v patterns are plain text, not regexes.
+    ///
+    /// As grep's -F (which is tail's here: follow): the patterns of -e and -v are matched as
+    /// they are written, with no character special.
+    #[arg(long)]
+    pub fixed_strings: bool,
+
+    /// -e and -v match whole words only.
+    ///
+    /// A match must not be next to a letter, digit or underscore (as grep -w).
+    #[arg(short = 'w', long)]
+    pub word_regexp: bool,
+
+    /// -e and -v match whole lines only.
+    ///
+    /// A pattern must match the whole line (as grep -x).
+    #[arg(short = 'x', long)]
+    pub line_regexp: bool,
+
+    /// With --no-follow: print how many lines each source had, not the lines.
+    ///
+    /// One `LABEL:COUNT` line per source (a glob's files each), counting the lines that -e and
+    /// -v let through, once every source has ended (as grep -c).
+    #[arg(short = 'c', long)]
+    pub count: bool,
+
     /// Ignore case in -e, -v, --highlight and /.
     ///
     /// The regexes of -e, -v, --highlight and the live filter key (/) match without regard to

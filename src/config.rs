@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 use crate::cli::{Args, ColorChoice, KeysChoice};
 use regex::bytes::Regex;
 
-use crate::filter::{self, Filters};
+use crate::filter::{self, Filters, Matching};
 use crate::render::{Layout, Style, Template};
 use crate::source::{SourceKind, SourceOptions, SourceSpec, SpecError};
 
@@ -32,6 +32,8 @@ pub struct Config {
     pub filters: Filters,
     /// `-i`: regexes (also the live filter) ignore case.
     pub ignore_case: bool,
+    /// `-c`: count lines per source instead of showing them.
+    pub count: bool,
     /// The shape of each output line.
     pub layout: Layout,
     /// `--highlight`.
@@ -151,7 +153,15 @@ impl Config {
             return Err(ConfigError::Usage(format!("{a} cannot be used with {b}")));
         }
         let usage = ConfigError::Usage;
-        let filters = Filters::new(&args.grep, &args.exclude, args.ignore_case).map_err(usage)?;
+        let matching =
+            Matching { fixed: args.fixed_strings, word: args.word_regexp, line: args.line_regexp };
+        let filters =
+            Filters::new(&args.grep, &args.exclude, args.ignore_case, matching).map_err(usage)?;
+        if args.count && !args.no_follow {
+            return Err(ConfigError::Usage(
+                "--count needs --no-follow (counts are printed once every source ended)".into(),
+            ));
+        }
         let highlight = filter::any_of(&args.highlight, args.ignore_case).map_err(usage)?;
         let layout = match (&args.format, args.json) {
             (Some(t), _) => Layout::Template(Template::parse(t).map_err(usage)?),
@@ -180,6 +190,7 @@ impl Config {
             stdin_tty: env.stdin_tty,
             filters,
             ignore_case: args.ignore_case,
+            count: args.count,
             layout,
             highlight,
         })

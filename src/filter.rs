@@ -1,10 +1,36 @@
 //! Line filters: `-e` keeps lines matching any of its regexes (as `grep -e`), `-v` drops lines
-//! matching any of its regexes, `-i` makes both (and the live `/` filter) ignore case. Filters
+//! matching any of its regexes, `-i` makes both (and the live `/` filter) ignore case;
+//! `--fixed-strings`, `-w` and `-x` shape how `-e` and `-v` match, as in grep. Filters
 //! look at the line only, never at its label.
 
 use regex::bytes::{Regex, RegexBuilder};
 
 use crate::line::Batch;
+
+/// How `-e` and `-v` patterns match (grep's `-F`, `-w`, `-x`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Matching {
+    /// Patterns are plain text, not regexes (`--fixed-strings`).
+    pub fixed: bool,
+    /// A match must be a whole word (`-w`).
+    pub word: bool,
+    /// A match must be the whole line (`-x`).
+    pub line: bool,
+}
+
+impl Matching {
+    /// `pattern` as the regex that matches it this way.
+    fn regex(self, pattern: &str) -> String {
+        let p = if self.fixed { regex::escape(pattern) } else { pattern.to_string() };
+        if self.line {
+            format!("^(?:{p})$")
+        } else if self.word {
+            format!(r"\b(?:{p})\b")
+        } else {
+            p
+        }
+    }
+}
 
 /// The `-e` and `-v` filters.
 #[derive(Clone, Debug, Default)]
@@ -15,8 +41,22 @@ pub struct Filters {
 
 impl Filters {
     /// Builds the filters; an invalid regex is an error quoting it.
-    pub fn new(keep: &[String], drop: &[String], ignore_case: bool) -> Result<Filters, String> {
-        Ok(Filters { keep: any_of(keep, ignore_case)?, drop: any_of(drop, ignore_case)? })
+    pub fn new(
+        keep: &[String],
+        drop: &[String],
+        ignore_case: bool,
+        matching: Matching,
+    ) -> Result<Filters, String> {
+        let shaped = |patterns: &[String]| -> Result<Vec<String>, String> {
+            for p in patterns {
+                if !matching.fixed {
+                    compile(p, ignore_case)?;
+                }
+            }
+            Ok(patterns.iter().map(|p| matching.regex(p)).collect())
+        };
+        let (keep, drop) = (shaped(keep)?, shaped(drop)?);
+        Ok(Filters { keep: any_of(&keep, ignore_case)?, drop: any_of(&drop, ignore_case)? })
     }
 
     /// Whether no filter is set.
@@ -69,22 +109,25 @@ mod tests {
         batch.iter().map(|l| String::from_utf8_lossy(l).into_owned()).collect()
     }
 
+    const PLAIN: Matching = Matching { fixed: false, word: false, line: false };
+
     fn strings(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
     }
 
     #[test]
     fn keep_any_drop_any() {
-        let f = Filters::new(&strings(&["err", "warn"]), &strings(&["noise"]), false).unwrap();
+        let f =
+            Filters::new(&strings(&["err", "warn"]), &strings(&["noise"]), false, PLAIN).unwrap();
         let got = kept(&f, &["error x", "warning", "info", "error noise", "ERROR"]);
         assert_eq!(got, ["error x", "warning"]);
-        let f = Filters::new(&strings(&["err"]), &[], true).unwrap();
+        let f = Filters::new(&strings(&["err"]), &[], true, PLAIN).unwrap();
         assert_eq!(kept(&f, &["ERROR", "info"]), ["ERROR"]);
     }
 
     #[test]
     fn bytes_that_are_not_utf8_still_match() {
-        let f = Filters::new(&strings(&["caf"]), &[], false).unwrap();
+        let f = Filters::new(&strings(&["caf"]), &[], false, PLAIN).unwrap();
         let mut batch = Batch::from(vec![b"caf\xe9".to_vec(), b"tea".to_vec()]);
         f.apply(&mut batch);
         assert_eq!(batch.len(), 1);
@@ -92,7 +135,20 @@ mod tests {
 
     #[test]
     fn invalid_regex_is_quoted_on_one_line() {
-        let e = Filters::new(&strings(&["ok", "a["]), &[], false).unwrap_err();
+        let e = Filters::new(&strings(&["ok", "a["]), &[], false, PLAIN).unwrap_err();
         assert_eq!(e, "invalid regex 'a[': unclosed character class");
+    }
+
+    #[test]
+    fn fixed_strings_words_and_whole_lines() {
+        let fixed = Matching { fixed: true, ..PLAIN };
+        let f = Filters::new(&strings(&["a[1].b"]), &[], false, fixed).unwrap();
+        assert_eq!(kept(&f, &["x a[1].b y", "a1xb"]), ["x a[1].b y"]);
+        let word = Matching { word: true, ..PLAIN };
+        let f = Filters::new(&strings(&["err"]), &strings(&["ok"]), false, word).unwrap();
+        assert_eq!(kept(&f, &["err: x", "an error", "err ok", "stderr"]), ["err: x"]);
+        let line = Matching { line: true, fixed: true, word: true };
+        let f = Filters::new(&strings(&["a.b"]), &[], false, line).unwrap();
+        assert_eq!(kept(&f, &["a.b", "a.b c", "axb"]), ["a.b"]);
     }
 }

@@ -31,6 +31,8 @@ pub enum Out {
     Forget(usize),
     /// Lines of source `id`.
     Lines(usize, Arrival),
+    /// How many lines source `id` had (`--count`).
+    Count(usize, u64),
     /// mux-tail's own lines (list, help, notes) shown among the log lines on a terminal; already
     /// safe to show.
     Info(Vec<String>),
@@ -176,6 +178,7 @@ impl Writer {
             Out::Source(id, label, spec) => self.renderer.add_source(id, &label, &spec),
             Out::Forget(id) => self.renderer.remove_source(id),
             Out::Lines(id, lines) => self.renderer.render(id, &lines, buf),
+            Out::Count(id, n) => self.renderer.count(id, n, buf),
             Out::Info(lines) => {
                 for line in lines {
                     buf.extend_from_slice(line.as_bytes());

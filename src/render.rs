@@ -11,7 +11,7 @@ use std::time::SystemTime;
 
 use regex::bytes::Regex;
 
-use crate::line::Arrival;
+use crate::line::{Arrival, Stream};
 
 /// How lines are shown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,10 +50,12 @@ enum Part {
     Time,
     Peer,
     Source,
+    Stream,
 }
 
 impl Template {
-    /// Parses `{label}`, `{line}`, `{time}`, `{peer}`, `{source}`; `{{` and `}}` are braces.
+    /// Parses `{label}`, `{line}`, `{time}`, `{peer}`, `{source}`, `{stream}`; `{{` and `}}` are
+    /// braces.
     pub fn parse(s: &str) -> Result<Template, String> {
         let mut parts = Vec::new();
         let mut text = String::new();
@@ -76,10 +78,11 @@ impl Template {
                 "time" => Part::Time,
                 "peer" => Part::Peer,
                 "source" => Part::Source,
+                "stream" => Part::Stream,
                 other => {
                     return Err(format!(
                         "unknown placeholder {{{other}}} in --format (known: {{label}}, {{line}}, \
-                         {{time}}, {{peer}}, {{source}})"
+                         {{time}}, {{peer}}, {{source}}, {{stream}})"
                     ))
                 }
             };
@@ -209,12 +212,21 @@ impl Renderer {
                     }
                     return;
                 }
+                // On a terminal a command's stderr lines are marked.
+                let marker: &[u8] = match lines.stream {
+                    Some(Stream::Stderr) if self.style.terminal && self.style.color => {
+                        b"\x1b[31m!\x1b[0m "
+                    }
+                    Some(Stream::Stderr) if self.style.terminal => b"! ",
+                    _ => b"",
+                };
                 for line in batch.iter() {
                     if let Some(time) = &time {
                         out.extend_from_slice(time.as_bytes());
                         out.push(b' ');
                     }
                     out.extend_from_slice(&source.prefix);
+                    out.extend_from_slice(marker);
                     self.line(out, line);
                     out.push(b'\n');
                 }
@@ -236,6 +248,10 @@ impl Renderer {
                                 }
                             }
                             Part::Source => out.extend_from_slice(source.spec.as_bytes()),
+                            Part::Stream => {
+                                let name = lines.stream.map_or("", Stream::name);
+                                out.extend_from_slice(name.as_bytes())
+                            }
                         }
                     }
                     out.push(b'\n');
@@ -244,9 +260,16 @@ impl Renderer {
             Layout::Json => {
                 let time = rfc3339(lines.time);
                 for line in batch.iter() {
-                    json_line(out, source, line, &time, lines.peer.as_deref());
+                    json_line(out, source, line, &time, lines);
                 }
             }
+        }
+    }
+
+    /// `LABEL:COUNT` for source `id` (`--count`).
+    pub fn count(&self, id: usize, n: u64, out: &mut Vec<u8>) {
+        if let Some(Some(source)) = self.sources.get(id) {
+            out.extend_from_slice(format!("{}:{n}\n", source.label).as_bytes());
         }
     }
 
@@ -413,7 +436,7 @@ fn escape_str(out: &mut Vec<u8>, s: &str) {
 
 /// `{"label":…,"line":…,"time":…,"peer":…,"source":…}` and a newline; a line that is not UTF-8
 /// also carries its exact bytes as `line_base64`.
-fn json_line(out: &mut Vec<u8>, source: &Source, line: &[u8], time: &str, peer: Option<&str>) {
+fn json_line(out: &mut Vec<u8>, source: &Source, line: &[u8], time: &str, lines: &Arrival) {
     out.extend_from_slice(b"{\"label\":");
     json_str(out, &source.label);
     out.extend_from_slice(b",\"line\":");
@@ -427,12 +450,17 @@ fn json_line(out: &mut Vec<u8>, source: &Source, line: &[u8], time: &str, peer: 
     out.extend_from_slice(b",\"time\":\"");
     out.extend_from_slice(time.as_bytes());
     out.push(b'"');
-    if let Some(peer) = peer {
+    if let Some(peer) = &lines.peer {
         out.extend_from_slice(b",\"peer\":");
         json_str(out, peer);
     }
     out.extend_from_slice(b",\"source\":");
     json_str(out, &source.spec);
+    if let Some(stream) = lines.stream {
+        out.extend_from_slice(b",\"stream\":\"");
+        out.extend_from_slice(stream.name().as_bytes());
+        out.push(b'"');
+    }
     out.extend_from_slice(b"}\n");
 }
 
@@ -528,7 +556,7 @@ mod tests {
 
     fn arrival(lines: &[&[u8]], peer: Option<&str>) -> Arrival {
         let batch = Batch::from(lines.iter().map(|l| l.to_vec()).collect::<Vec<_>>());
-        Arrival { batch, peer: peer.map(Into::into), time: at(1_764_164_712, 345) }
+        Arrival { batch, peer: peer.map(Into::into), time: at(1_764_164_712, 345), stream: None }
     }
 
     fn render_with(r: &mut Renderer, sources: &[&str], id: usize, lines: &[&[u8]]) -> Vec<u8> {
@@ -664,6 +692,29 @@ mod tests {
     }
 
     #[test]
+    fn a_commands_stderr_lines_are_told_apart() {
+        let mut lines = arrival(&[b"oops"], None);
+        lines.stream = Some(Stream::Stderr);
+        let render_one = |style: Style, layout: Layout| {
+            let mut r = Renderer::new(style, layout, None);
+            r.add_source(0, "build", "cmd:make");
+            let mut out = Vec::new();
+            r.render(0, &lines, &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        let t = Template::parse("{stream}|{line}").unwrap();
+        assert_eq!(render_one(PIPE, Layout::Template(t)), "stderr|oops\n");
+        assert!(
+            render_one(PIPE, Layout::Json).contains(r#""source":"cmd:make","stream":"stderr"}"#)
+        );
+        assert_eq!(render_one(PIPE, PLAIN), "[build] oops\n", "piped: as it was");
+        assert_eq!(render_one(Style { color: false, ..TTY }, PLAIN), "[build] ! oops\n");
+        let c = PALETTE[0];
+        let want = format!("\x1b[{c}m[build]\x1b[0m \x1b[31m!\x1b[0m oops\n");
+        assert_eq!(render_one(TTY, PLAIN), want);
+    }
+
+    #[test]
     fn template_errors() {
         assert!(Template::parse("{nope}").unwrap_err().contains("unknown placeholder {nope}"));
         assert!(Template::parse("{line").is_err());
@@ -721,7 +772,7 @@ mod tests {
             r.add_source(0, &label, &label);
             let batch = Batch::from(lines);
             let mut out = Vec::new();
-            r.render(0, &Arrival { batch, peer: None, time: at(0, 0) }, &mut out);
+            r.render(0, &Arrival { batch, peer: None, time: at(0, 0), stream: None }, &mut out);
             let controls = terminal_controls(&out);
             proptest::prop_assert!(controls.is_empty(), "{:?} in {:?}", controls, String::from_utf8_lossy(&out));
         }

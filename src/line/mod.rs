@@ -23,11 +23,32 @@ pub struct Arrival {
     pub peer: Option<Peer>,
     /// When they were read.
     pub time: SystemTime,
+    /// Which of a command's outputs they came from (`None` for other sources).
+    pub stream: Option<Stream>,
+}
+
+/// A command's two outputs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    /// Standard output.
+    Stdout,
+    /// Standard error.
+    Stderr,
+}
+
+impl Stream {
+    /// `stdout` or `stderr`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stream::Stdout => "stdout",
+            Stream::Stderr => "stderr",
+        }
+    }
 }
 
 impl Arrival {
     /// Lines read just now.
     pub fn now(batch: Batch, peer: Option<&Peer>) -> Arrival {
-        Arrival { batch, peer: peer.cloned(), time: SystemTime::now() }
+        Arrival { batch, peer: peer.cloned(), time: SystemTime::now(), stream: None }
     }
 }

@@ -75,6 +75,8 @@ pub struct Mux {
     resolver: Resolver,
     /// A list or the help is shown: output waits until the next key (shared with the parser).
     dismiss: Arc<AtomicBool>,
+    /// `--count`: lines are counted, not shown, and the counts printed at the end.
+    counting: bool,
 }
 
 impl Mux {
@@ -95,7 +97,13 @@ impl Mux {
             locating: JoinSet::new(),
             resolver: source::system_resolver,
             dismiss: Arc::default(),
+            counting: false,
         }
+    }
+
+    /// Counts lines per source instead of showing them (`--count`).
+    pub fn set_counting(&mut self, on: bool) {
+        self.counting = on;
     }
 
     /// Says that standard input is the terminal the keys are read from.
@@ -168,6 +176,13 @@ impl Mux {
         };
         self.table.close_all();
         self.locating.abort_all();
+        if self.counting && exit == Exit::Ended {
+            for (id, row) in self.table.rows() {
+                if !matches!(row.spec.kind, source::SourceKind::Glob(_)) {
+                    let _ = out.send(Out::Count(id, row.shown)).await;
+                }
+            }
+        }
         drop(out);
         let end = match (output_end, &exit) {
             (Some(end), _) => end,
@@ -231,6 +246,10 @@ impl Mux {
             lines.batch.retain(|line| re.is_match(line));
         }
         if lines.batch.is_empty() {
+            return;
+        }
+        if self.counting {
+            self.table.row_mut(id).shown += lines.batch.len() as u64;
             return;
         }
         if self.holding() {

@@ -68,6 +68,8 @@ pub struct Row {
     pub lines: u64,
     /// Bytes received (line endings not counted).
     pub bytes: u64,
+    /// Lines let through by the filters (for `--count`).
+    pub shown: u64,
     /// Live facts kept by its producer.
     pub status: Arc<SourceStatus>,
 }
@@ -113,6 +115,7 @@ impl Table {
             muted,
             lines: 0,
             bytes: 0,
+            shown: 0,
             status,
         });
         if stream.catches_up() {

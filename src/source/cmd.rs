@@ -12,8 +12,9 @@ use std::process::Stdio;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 
+use super::SourceEvent;
 use super::{cleanup, Emitter, SourceOptions, SourceStream};
-use crate::line::Splitter;
+use crate::line::{Arrival, Splitter, Stream};
 
 /// Starts the command.
 pub fn open(command: &str, opts: &SourceOptions) -> anyhow::Result<SourceStream> {
@@ -34,7 +35,10 @@ pub fn open(command: &str, opts: &SourceOptions) -> anyhow::Result<SourceStream>
     Ok(SourceStream::spawn(move |emit| async move {
         // Terminates the group if this task is dropped (detached) before the command ended.
         let group = Group(pgid);
-        let (a, b) = tokio::join!(pump(stdout, max, &emit), pump(stderr, max, &emit));
+        let (a, b) = tokio::join!(
+            pump(stdout, Stream::Stdout, max, &emit),
+            pump(stderr, Stream::Stderr, max, &emit)
+        );
         if a.is_err() || b.is_err() {
             return; // detached
         }
@@ -55,9 +59,11 @@ pub fn open(command: &str, opts: &SourceOptions) -> anyhow::Result<SourceStream>
     }))
 }
 
-/// Reads one pipe's lines until it closes; `Err` when the source was detached.
+/// Reads one pipe's lines (tagged with which pipe) until it closes; `Err` when the source was
+/// detached.
 async fn pump(
     mut pipe: impl AsyncRead + Unpin,
+    stream: Stream,
     max_line_bytes: usize,
     emit: &Emitter,
 ) -> Result<(), super::Detached> {
@@ -68,13 +74,21 @@ async fn pump(
             Ok(n) => {
                 lines.note_read(n);
                 if let Some(batch) = lines.take_batch() {
-                    emit.lines(batch, None).await?;
+                    emit.send(SourceEvent::Lines(Arrival {
+                        stream: Some(stream),
+                        ..Arrival::now(batch, None)
+                    }))
+                    .await?;
                 }
             }
         }
     }
     if let Some(batch) = lines.finish() {
-        emit.lines(batch, None).await?;
+        emit.send(SourceEvent::Lines(Arrival {
+            stream: Some(stream),
+            ..Arrival::now(batch, None)
+        }))
+        .await?;
     }
     Ok(())
 }

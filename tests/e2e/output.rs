@@ -130,3 +130,12 @@ fn labels_on_a_terminal_are_padded_by_cells_coloured_in_turn_and_capped() {
     let out = env.cmd().args(["--no-follow", "db=日本.log"]).run();
     assert_eq!(out.stdout_string(), "[db] j1\n");
 }
+
+#[test]
+fn a_commands_stderr_lines_are_marked_on_a_terminal() {
+    let env = TestEnv::new();
+    let cmd = "b=cmd:echo to-out; echo to-err >&2; sleep 1000";
+    let screen = on_terminal(&env, &[cmd], &[("NO_COLOR", "1")], &["to-out", "to-err"]);
+    assert!(screen.contains("[b] ! to-err\r\n"), "{screen:?}");
+    assert!(screen.contains("[b] to-out\r\n"), "{screen:?}");
+}

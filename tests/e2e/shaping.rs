@@ -241,3 +241,39 @@ fn completions_load_in_fish() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("--color"));
 }
+
+#[test]
+fn grep_habits_fixed_strings_words_lines_and_counts() {
+    let env = TestEnv::new();
+    env.write("a.log", "a[1] here\nerr: disk\nstderr noise\nan error\nerr\n");
+    env.write("b.log", "err\nok\n");
+    let run = |args: &[&str]| env.cmd().arg("--no-follow").args(args).run();
+    let out = run(&["--fixed-strings", "-e", "a[1]", "a.log"]);
+    assert_eq!(out.stdout_string(), "[a.log] a[1] here\n");
+    let out = run(&["-w", "-e", "err", "a.log"]);
+    assert_eq!(out.stdout_string(), "[a.log] err: disk\n[a.log] err\n");
+    let out = run(&["-x", "-v", "err", "b.log"]);
+    assert_eq!(out.stdout_string(), "[b.log] ok\n");
+    let out = run(&["-c", "-w", "-e", "err", "a.log", "b.log"]);
+    assert_eq!((out.code(), out.stdout_string()), (Some(0), "a.log:2\nb.log:1\n".into()));
+    let out = env.cmd().args(["-c", "a.log"]).run();
+    assert_eq!(out.code(), Some(2));
+    assert!(out.stderr.contains("--count needs --no-follow"), "{}", out.stderr);
+}
+
+#[test]
+fn a_commands_stderr_is_told_apart_in_templates_and_json() {
+    let env = TestEnv::new();
+    let cmd = "cmd:echo to-out; echo to-err >&2";
+    let out = env.cmd().args(["--no-follow", "--format", "{stream} {line}", cmd]).run();
+    let mut lines: Vec<_> = out.stdout_string().lines().map(str::to_string).collect();
+    lines.sort();
+    assert_eq!(lines, ["stderr to-err", "stdout to-out"]);
+    let out = env.cmd().args(["--no-follow", "--json", cmd]).run();
+    assert!(out.stdout_string().contains(r#""line":"to-err","#), "{}", out.stdout_string());
+    assert!(out.stdout_string().contains(r#","stream":"stderr"}"#), "{}", out.stdout_string());
+    // Other sources have no stream.
+    env.write("a.log", "x\n");
+    let out = env.cmd().args(["--no-follow", "--format", "[{stream}]", "a.log"]).run();
+    assert_eq!(out.stdout_string(), "[]\n");
+}
