@@ -34,7 +34,7 @@ Register-ArgumentCompleter -Native -CommandName 'mux-tail' -ScriptBlock {
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Drop lines matching REGEX (repeatable)')
             [CompletionResult]::new('--exclude', '--exclude', [CompletionResultType]::ParameterName, 'Drop lines matching REGEX (repeatable)')
             [CompletionResult]::new('--highlight', '--highlight', [CompletionResultType]::ParameterName, 'Highlight matches of REGEX when colouring (repeatable)')
-            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Lay lines out as TEMPLATE: {label} {line} {time} {peer} {source}')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Lay lines out as TEMPLATE: {label} {line} {time} {peer} {source} {stream}')
             [CompletionResult]::new('--generate', '--generate', [CompletionResultType]::ParameterName, 'Print a man page or completion script, and exit')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Follow (the default; -F and --follow too, as tail takes them)')
             [CompletionResult]::new('--follow', '--follow', [CompletionResultType]::ParameterName, 'Follow (the default; -F and --follow too, as tail takes them)')

@@ -82,7 +82,10 @@ _mux__tail() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 --generate)
@@ -104,3 +107,12 @@ if [[ "${BASH_VERSINFO[0]}" -eq 4 && "${BASH_VERSINFO[1]}" -ge 4 || "${BASH_VERS
 else
     complete -F _mux__tail -o bashdefault -o default mux-tail
 fi
+
+# SOURCE kinds beside file names.
+_mux__tail_sources() {
+    _mux__tail "$@"
+    local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}"
+    [[ "$cur" == -* || "$prev" == -* ]] && return 0
+    COMPREPLY+=( $(compgen -W "tcp: udp: unix: tls: cmd:" -- "$cur") $(compgen -f -- "$cur") )
+}
+complete -F _mux__tail_sources -o bashdefault -o default mux-tail

@@ -31,7 +31,7 @@ set edit:completion:arg-completer[mux-tail] = {|@words|
             cand -v 'Drop lines matching REGEX (repeatable)'
             cand --exclude 'Drop lines matching REGEX (repeatable)'
             cand --highlight 'Highlight matches of REGEX when colouring (repeatable)'
-            cand --format 'Lay lines out as TEMPLATE: {label} {line} {time} {peer} {source}'
+            cand --format 'Lay lines out as TEMPLATE: {label} {line} {time} {peer} {source} {stream}'
             cand --generate 'Print a man page or completion script, and exit'
             cand -f 'Follow (the default; -F and --follow too, as tail takes them)'
             cand --follow 'Follow (the default; -F and --follow too, as tail takes them)'

@@ -11,7 +11,7 @@ never\t'Never read keys or change the terminal\'s mode'"
 complete -c mux-tail -s e -l grep -d 'Keep lines matching REGEX (repeatable: any)' -r
 complete -c mux-tail -s v -l exclude -d 'Drop lines matching REGEX (repeatable)' -r
 complete -c mux-tail -l highlight -d 'Highlight matches of REGEX when colouring (repeatable)' -r
-complete -c mux-tail -l format -d 'Lay lines out as TEMPLATE: {label} {line} {time} {peer} {source}' -r
+complete -c mux-tail -l format -d 'Lay lines out as TEMPLATE: {label} {line} {time} {peer} {source} {stream}' -r -f
 complete -c mux-tail -l generate -d 'Print a man page or completion script, and exit' -r -f -a "man\t'The man page (roff)'
 complete-bash\t'Completions for bash'
 complete-zsh\t'Completions for zsh'
@@ -31,3 +31,5 @@ complete -c mux-tail -s t -l timestamps -d 'Prefix each line with its arrival ti
 complete -c mux-tail -l json -d 'One JSON object per line'
 complete -c mux-tail -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c mux-tail -s V -l version -d 'Print version'
+complete -c mux-tail -a 'tcp: udp: unix: tls: cmd:' -d 'source kind'
+complete -c mux-tail -l format -x -a "'{label} {line}' '{time} {label} {line}' '{label}|{stream}|{line}'" -d template

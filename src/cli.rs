@@ -198,12 +198,13 @@ pub struct Args {
     #[arg(long, value_name = "REGEX")]
     pub highlight: Vec<String>,
 
-    /// Lay lines out as TEMPLATE: {label} {line} {time} {peer} {source}.
+    /// Lay lines out as TEMPLATE: {label} {line} {time} {peer} {source} {stream}.
     ///
     /// Each line is printed as TEMPLATE with {label}, {line}, {time} (arrival time, RFC 3339 in
     /// UTC with milliseconds), {peer} (the remote address for socket sources, empty otherwise)
-    /// and {source} (the source as given) filled in. {{ and }} are literal braces.
-    #[arg(long, value_name = "TEMPLATE")]
+    /// and {source} (the source as given) filled in, and {stream} (stdout or stderr, for
+    /// commands; empty otherwise). {{ and }} are literal braces.
+    #[arg(long, value_name = "TEMPLATE", value_hint = clap::ValueHint::Other)]
     pub format: Option<String>,
 
     /// Prefix each line with its arrival time.
@@ -292,8 +293,55 @@ impl Generate {
             Generate::CompletePowershell => Shell::PowerShell,
             Generate::CompleteElvish => Shell::Elvish,
         };
-        clap_complete::generate(shell, &mut cmd, "mux-tail", out);
-        Ok(())
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut cmd, "mux-tail", &mut script);
+        let script = String::from_utf8_lossy(&script);
+        out.write_all(with_source_kinds(shell, &script).as_bytes())
+    }
+}
+
+/// The kinds of SOURCE that are not file names, offered besides files.
+const SOURCE_KINDS: &str = "tcp: udp: unix: tls: cmd:";
+
+/// Teaches a generated completion script the SOURCE prefixes (`tcp:`, `cmd:` …), offered beside
+/// file names, and `--format` templates instead of file names.
+fn with_source_kinds(shell: clap_complete::Shell, script: &str) -> String {
+    use clap_complete::Shell;
+    match shell {
+        Shell::Bash => format!(
+            "{script}\n\
+             # SOURCE kinds beside file names.\n\
+             _mux__tail_sources() {{\n    \
+                 _mux__tail \"$@\"\n    \
+                 local cur=\"${{COMP_WORDS[COMP_CWORD]}}\" prev=\"${{COMP_WORDS[COMP_CWORD-1]}}\"\n    \
+                 [[ \"$cur\" == -* || \"$prev\" == -* ]] && return 0\n    \
+                 COMPREPLY+=( $(compgen -W \"{SOURCE_KINDS}\" -- \"$cur\") $(compgen -f -- \"$cur\") )\n\
+             }}\n\
+             complete -F _mux__tail_sources -o bashdefault -o default mux-tail\n"
+        ),
+        Shell::Zsh => script
+            .replace(
+                "LABEL=SOURCE:_default' \\",
+                "LABEL=SOURCE:_mux_tail_source' \\",
+            )
+            .replace(
+                "autoload -U is-at-least\n",
+                &format!(
+                    "autoload -U is-at-least\n\n\
+                     # SOURCE kinds beside file names.\n\
+                     _mux_tail_source() {{\n    \
+                         compadd -S '' -- {SOURCE_KINDS}\n    \
+                         _files\n\
+                     }}\n"
+                ),
+            ),
+        Shell::Fish => format!(
+            "{script}\
+             complete -c mux-tail -a '{SOURCE_KINDS}' -d 'source kind'\n\
+             complete -c mux-tail -l format -x -a \"'{{label}} {{line}}' '{{time}} {{label}} {{line}}' \
+             '{{label}}|{{stream}}|{{line}}'\" -d template\n"
+        ),
+        _ => script.to_string(),
     }
 }
 

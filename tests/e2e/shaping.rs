@@ -216,6 +216,15 @@ fn completions_load_in_bash() {
     let out = shell("bash", "source completions/mux-tail.bash && complete -p mux-tail");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("mux-tail"));
+    // SOURCE kinds are offered beside file names.
+    let out = shell(
+        "bash",
+        "source completions/mux-tail.bash; COMP_WORDS=(mux-tail c); COMP_CWORD=1; \
+         _mux__tail_sources mux-tail c mux-tail; printf '%s\\n' \"${COMPREPLY[@]}\"",
+    );
+    let offered = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(offered.lines().any(|l| l == "cmd:"), "{offered}");
+    assert!(offered.lines().any(|l| l == "completions"), "files too: {offered}");
 }
 
 #[test]
@@ -226,10 +235,12 @@ fn completions_load_in_zsh() {
     let out = shell(
         "zsh",
         "autoload -Uz compinit && compinit -u -d \"${TMPDIR:-/tmp}/mux-tail-zcomp-$$\" && \
-         source completions/_mux-tail && print -r -- ${_comps[mux-tail]}",
+         source completions/_mux-tail && print -r -- ${_comps[mux-tail]} && \
+         whence -w _mux_tail_source",
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "_mux-tail");
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(said.trim(), "_mux-tail\n_mux_tail_source: function");
 }
 
 #[test]
@@ -240,6 +251,11 @@ fn completions_load_in_fish() {
     let out = shell("fish", "source completions/mux-tail.fish; complete -C'mux-tail --col'");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("--color"));
+    let out = shell("fish", "source completions/mux-tail.fish; complete -C'mux-tail tc'");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("tcp:"), "{out:?}");
+    let out = shell("fish", "source completions/mux-tail.fish; complete -C'mux-tail --format '");
+    let offered = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(offered.contains("{label} {line}") && !offered.contains("Cargo.toml"), "{offered}");
 }
 
 #[test]
