@@ -12,7 +12,7 @@ const EXAMPLES: &str = "\
 Examples:
   mux-tail /var/log/nginx/access.log api=app.log    two files, one labelled 'api'
   mux-tail app.log tcp:9000                         a file and a TCP port (127.0.0.1)
-  echo hello | nc -q0 127.0.0.1 9000                send a line to that port
+  echo hello > /dev/tcp/127.0.0.1/9000              send a line to that port (bash)
   make 2>&1 | mux-tail build=- app.log              standard input beside a file
   mux-tail -n 0 app.log | grep -i error             only new lines, piped (keys still work)
   mux-tail 'logs/*.log' udp:5514 cmd:'journalctl -f'  a glob, syslog over UDP, a command

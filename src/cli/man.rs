@@ -8,7 +8,12 @@ use clap_mangen::Man;
 /// Writes the whole man page for `cmd`.
 pub fn write(cmd: clap::Command, out: &mut dyn Write) -> io::Result<()> {
     let man = Man::new(cmd).date("").manual("User Commands");
-    man.render_title(out)?;
+    // An empty date must still be an argument of its own: unquoted, it vanishes, the source
+    // becomes the date and the manual's name falls back to "General Commands Manual".
+    let mut title = Vec::new();
+    man.render_title(&mut title)?;
+    let title = String::from_utf8_lossy(&title).replacen(".TH mux-tail 1  ", ".TH mux-tail 1 \"\" ", 1);
+    out.write_all(title.as_bytes())?;
     man.render_name_section(out)?;
     man.render_synopsis_section(out)?;
     let mut roff = Roff::new();
@@ -45,8 +50,9 @@ fn item(roff: &mut Roff, tag: &str, text: &str) {
 fn description(roff: &mut Roff) {
     section(roff, "DESCRIPTION");
     roff.text([roman(
-        "mux-tail follows many log sources at once (files, standard input, TCP sockets) \
-         and prints every line the moment it arrives, tagged with where it came from: ",
+        "mux-tail follows many log sources at once (files followed by name, globs, standard \
+         input, TCP, UDP and Unix sockets, commands) and prints every line the moment it \
+         arrives, tagged with where it came from: ",
     )]);
     roff.text([bold("[LABEL] LINE"), roman(".")]);
     para(
@@ -195,8 +201,17 @@ fn output(roff: &mut Roff) {
 fn exit_status(roff: &mut Roff) {
     section(roff, "EXIT STATUS");
     for (code, text) in [
-        ("0", "Every source ended, q was pressed, or the reader of stdout went away."),
-        ("1", "A source could not be started, a source failed, or writing failed."),
+        (
+            "0",
+            "Every source ended, q was pressed, or the reader of stdout went away — and no \
+             source failed.",
+        ),
+        (
+            "1",
+            "A source could not be started or failed (a missing file or a glob matching \
+             nothing under --no-follow, a cmd: that exited non-zero — also when q ended the \
+             run), or writing failed.",
+        ),
         ("2", "Usage error: a bad option, regex or template, or no source with stdin a terminal."),
         ("128+N", "Ended by signal N: 130 for Ctrl-C (SIGINT), 143 for SIGTERM, 129 for SIGHUP."),
     ] {
@@ -222,7 +237,10 @@ fn examples(roff: &mut Roff) {
     for (cmd, text) in [
         ("mux-tail /var/log/nginx/access.log api=app.log", "Two files, one labelled api."),
         ("mux-tail app.log tcp:9000", "A file and TCP port 9000 on 127.0.0.1."),
-        ("echo hello | nc -q0 127.0.0.1 9000", "Send that port a line."),
+        (
+            "echo hello > /dev/tcp/127.0.0.1/9000",
+            "Send that port a line from bash (or: echo hello | socat - TCP:127.0.0.1:9000).",
+        ),
         ("make 2>&1 | mux-tail build=- app.log", "Standard input beside a file."),
         ("mux-tail -n 0 app.log | grep -i error", "Only new lines, piped; keys still work."),
         (

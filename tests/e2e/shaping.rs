@@ -200,6 +200,13 @@ fn man_page_renders_without_warnings() {
     for section in ["SOURCES", "OPTIONS", "KEYS", "EXIT STATUS", "ENVIRONMENT", "EXAMPLES"] {
         assert!(text.contains(&format!("\n{section}\n")), "no {section} section");
     }
+    // Header and footer agree: the manual is "User Commands", the source is the version.
+    let (first, last) = (text.lines().next().unwrap(), text.trim_end().lines().last().unwrap());
+    assert!(first.contains("User Commands"), "{first}");
+    assert!(last.starts_with("mux-tail 0.") && !last.contains("General"), "{last}");
+    for kind in ["TCP", "UDP", "Unix", "commands", "globs"] {
+        assert!(text[..text.find("\nSOURCES\n").unwrap()].contains(kind), "DESCRIPTION: {kind}");
+    }
 }
 
 fn shell(program: &str, script: &str) -> std::process::Output {
