@@ -12,7 +12,8 @@ pub fn write(cmd: clap::Command, out: &mut dyn Write) -> io::Result<()> {
     // becomes the date and the manual's name falls back to "General Commands Manual".
     let mut title = Vec::new();
     man.render_title(&mut title)?;
-    let title = String::from_utf8_lossy(&title).replacen(".TH mux-tail 1  ", ".TH mux-tail 1 \"\" ", 1);
+    let title =
+        String::from_utf8_lossy(&title).replacen(".TH mux-tail 1  ", ".TH mux-tail 1 \"\" ", 1);
     out.write_all(title.as_bytes())?;
     man.render_name_section(out)?;
     man.render_synopsis_section(out)?;

@@ -118,17 +118,18 @@ fn labels_on_a_terminal_are_padded_by_cells_coloured_in_turn_and_capped() {
     env.write("worker.log", "w1\n");
     env.write("日本.log", "j1\n");
     let long = "cmd:echo c1; sleep 1000 # a long command line";
-    let screen = on_terminal(&env, &["worker.log", "db=日本.log", long], &[], &["w1", "j1", "c1"]);
+    let screen =
+        on_terminal(&env, &["worker.log", "日本=日本.log", long], &[], &["w1", "j1", "c1"]);
     // Colours in order of appearance: three sources, three colours.
     let pad = |label: &str, cells: usize| format!("[{label}]\x1b[0m{} ", " ".repeat(24 - cells));
     assert!(screen.contains(&format!("\x1b[36m{}w1", pad("worker.log", 10))), "{screen:?}");
-    assert!(screen.contains(&format!("\x1b[33m{}j1", pad("db", 2))), "{screen:?}");
+    assert!(screen.contains(&format!("\x1b[33m{}j1", pad("日本", 4))), "{screen:?}");
     // The long label is shortened in its middle to 24 cells, and the others are padded to it.
     let short = "cmd:echo c1…command line";
     assert!(screen.contains(&format!("\x1b[32m[{short}]\x1b[0m c1")), "{screen:?}");
     // Piped, the labels stay whole.
-    let out = env.cmd().args(["--no-follow", "db=日本.log"]).run();
-    assert_eq!(out.stdout_string(), "[db] j1\n");
+    let out = env.cmd().args(["--no-follow", "日本=日本.log"]).run();
+    assert_eq!(out.stdout_string(), "[日本] j1\n");
 }
 
 #[test]
