@@ -334,9 +334,11 @@ impl Registry {
             }
         }
         // An event on a watched directory itself: it may have been deleted, moved or replaced.
+        // The directory of that name is looked at too, even if the manager has not yet recorded
+        // that its own watch serves it (it may be just doing so).
         if self.watches.contains_key(path) {
             for (key, dir) in &self.dirs {
-                if dir.watched.as_deref() == Some(path) {
+                if dir.watched.as_deref() == Some(path) || key == path {
                     resolve.push(key.clone());
                 }
             }
@@ -384,6 +386,16 @@ mod tests {
             }
         });
         waited.await.unwrap_or_else(|_| panic!("no hint for {what}"));
+    }
+
+    /// Waits until `cond` holds, looking every few milliseconds (for the registry's own state,
+    /// which changes without a hint of its own).
+    async fn wait_state(what: &str, cond: impl Fn() -> bool) {
+        let end = tokio::time::Instant::now() + DEADLINE;
+        while !cond() {
+            assert!(tokio::time::Instant::now() < end, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
     }
 
     #[test]
@@ -437,9 +449,27 @@ mod tests {
                 || lock(&watch.shared.reg).watches.get(&key).is_some_and(|w| w.id != GONE);
             for round in 0..20 {
                 std::fs::remove_dir_all(&dir).unwrap();
-                wait_until(&sub, "the deletion", || !watched()).await;
+                wait_state("the deletion", || !watched()).await;
                 std::fs::create_dir(&dir).unwrap();
-                wait_until(&sub, "the directory's own watch again", watched).await;
+                let state = || {
+                    let reg = lock(&watch.shared.reg);
+                    let dirs: Vec<_> = reg
+                        .dirs
+                        .iter()
+                        .map(|(k, d)| (k.clone(), d.watched.clone(), d.poll))
+                        .collect();
+                    let watches: Vec<_> = reg
+                        .watches
+                        .iter()
+                        .map(|(k, w)| (k.clone(), w.refs, w.id, w.waiting))
+                        .collect();
+                    format!("round {round}: dirs {dirs:?} watches {watches:?}")
+                };
+                let end = tokio::time::Instant::now() + DEADLINE;
+                while !watched() {
+                    assert!(tokio::time::Instant::now() < end, "{}", state());
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
                 // The watch is real: a write in the new directory wakes the subscriber.
                 std::fs::write(&file, format!("{round}\n")).unwrap();
                 tokio::time::timeout(DEADLINE, sub.changed()).await.expect("a hint for the write");
