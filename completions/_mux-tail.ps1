@@ -21,9 +21,9 @@ Register-ArgumentCompleter -Native -CommandName 'mux-tail' -ScriptBlock {
 
     $completions = @(switch ($command) {
         'mux-tail' {
-            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Initial lines per file: last N, +N from line N, 0 only new')
-            [CompletionResult]::new('--lines', '--lines', [CompletionResultType]::ParameterName, 'Initial lines per file: last N, +N from line N, 0 only new')
-            [CompletionResult]::new('--tail', '--tail', [CompletionResultType]::ParameterName, 'Initial lines per file: last N, +N from line N, 0 only new')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Initial lines per file: last N (default 10), +N from line N, 0 only new')
+            [CompletionResult]::new('--lines', '--lines', [CompletionResultType]::ParameterName, 'Initial lines per file: last N (default 10), +N from line N, 0 only new')
+            [CompletionResult]::new('--tail', '--tail', [CompletionResultType]::ParameterName, 'Initial lines per file: last N (default 10), +N from line N, 0 only new')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour labels: auto, always, never')
             [CompletionResult]::new('--max-line-bytes', '--max-line-bytes', [CompletionResultType]::ParameterName, 'Cut longer lines into pieces of this size')
             [CompletionResult]::new('--max-connections', '--max-connections', [CompletionResultType]::ParameterName, 'Open connections allowed per listener')

@@ -18,9 +18,9 @@ set edit:completion:arg-completer[mux-tail] = {|@words|
     }
     var completions = [
         &'mux-tail'= {
-            cand -n 'Initial lines per file: last N, +N from line N, 0 only new'
-            cand --lines 'Initial lines per file: last N, +N from line N, 0 only new'
-            cand --tail 'Initial lines per file: last N, +N from line N, 0 only new'
+            cand -n 'Initial lines per file: last N (default 10), +N from line N, 0 only new'
+            cand --lines 'Initial lines per file: last N (default 10), +N from line N, 0 only new'
+            cand --tail 'Initial lines per file: last N (default 10), +N from line N, 0 only new'
             cand --color 'Colour labels: auto, always, never'
             cand --max-line-bytes 'Cut longer lines into pieces of this size'
             cand --max-connections 'Open connections allowed per listener'

@@ -1,4 +1,4 @@
-complete -c mux-tail -s n -l lines -l tail -d 'Initial lines per file: last N, +N from line N, 0 only new' -r
+complete -c mux-tail -s n -l lines -l tail -d 'Initial lines per file: last N (default 10), +N from line N, 0 only new' -r
 complete -c mux-tail -l color -d 'Colour labels: auto, always, never' -r -f -a "auto\t'Colour when stdout is a terminal and NO_COLOR is unset'
 always\t'Always colour'
 never\t'Never colour'"

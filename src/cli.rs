@@ -61,21 +61,20 @@ pub struct Args {
     #[arg(value_name = "SOURCE")]
     pub sources: Vec<String>,
 
-    /// Initial lines per file: last N, +N from line N, 0 only new.
+    /// Initial lines per file: last N (default 10), +N from line N, 0 only new.
     ///
-    /// Lines of each file existing at start to show first: N for the last N lines, +N to start
-    /// at line N, 0 for only lines written from now on. Files that appear later are read from
-    /// their first line. Applies to files only. `-30` is `-n 30` and `--tail 30` is `-n 30`,
-    /// as tail and docker compose take them.
+    /// Lines of each file existing at start to show first: N for the last N lines (10 when not
+    /// given; whole files with --count), +N to start at line N, 0 for only lines written from
+    /// now on. Files that appear later are read from their first line. Applies to files only.
+    /// `-30` is `-n 30` and `--tail 30` is `-n 30`, as tail and docker compose take them.
     #[arg(
         short = 'n',
         long,
         visible_alias = "tail",
         value_name = "N|+N",
-        default_value = "10",
         allow_hyphen_values = true
     )]
-    pub lines: Initial,
+    pub lines: Option<Initial>,
 
     /// Follow (the default; -F and --follow too, as tail takes them).
     ///
@@ -180,7 +179,8 @@ pub struct Args {
     /// With --no-follow: print how many lines each source had, not the lines.
     ///
     /// One `LABEL:COUNT` line per source (a glob's files each), counting the lines that -e and
-    /// -v let through, once every source has ended (as grep -c).
+    /// -v let through, once every source has ended (as grep -c). Files are counted whole unless
+    /// -n says otherwise.
     #[arg(short = 'c', long)]
     pub count: bool,
 
@@ -399,7 +399,7 @@ mod tests {
     #[test]
     fn parses_flags() {
         let args = Args::try_parse_from(["mux-tail", "-n", "+5", "--no-label", "a.log"]).unwrap();
-        assert_eq!(args.lines, Initial::From(5));
+        assert_eq!(args.lines, Some(Initial::From(5)));
         assert!(args.no_label);
         assert_eq!(args.sources, vec!["a.log"]);
         let args = Args::try_parse_from(["mux-tail", "--max-line-bytes", "4K"]).unwrap();
@@ -415,14 +415,17 @@ mod tests {
             Args::try_parse_from(argv).unwrap()
         };
         let args = parse(&["mux-tail", "-30", "a.log"]);
-        assert_eq!((args.lines, args.sources), (Initial::Last(30), vec!["a.log".to_string()]));
-        assert_eq!(parse(&["mux-tail", "--tail", "5", "a"]).lines, Initial::Last(5));
+        assert_eq!(
+            (args.lines, args.sources),
+            (Some(Initial::Last(30)), vec!["a.log".to_string()])
+        );
+        assert_eq!(parse(&["mux-tail", "--tail", "5", "a"]).lines, Some(Initial::Last(5)));
         assert!(parse(&["mux-tail", "-f", "a"]).follow && parse(&["mux-tail", "-F", "a"]).follow);
         assert!(parse(&["mux-tail", "--follow", "--no-follow", "a"]).no_follow);
         assert!(parse(&["mux-tail", "--no-color", "a"]).no_color);
         // A value of another option, or after `--`, stays as it is.
         assert_eq!(parse(&["mux-tail", "-e", "-30", "a"]).grep, ["-30"]);
-        assert_eq!(parse(&["mux-tail", "-n", "-3", "a"]).lines, Initial::Last(3));
+        assert_eq!(parse(&["mux-tail", "-n", "-3", "a"]).lines, Some(Initial::Last(3)));
         assert_eq!(parse(&["mux-tail", "--", "-30"]).sources, ["-30"]);
     }
 

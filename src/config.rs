@@ -8,7 +8,7 @@ use regex::bytes::Regex;
 
 use crate::filter::{self, Filters, Matching};
 use crate::render::{Layout, Style, Template};
-use crate::source::{SourceKind, SourceOptions, SourceSpec, SpecError};
+use crate::source::{Initial, SourceKind, SourceOptions, SourceSpec, SpecError};
 
 /// The largest `--max-line-bytes` (line positions are kept in 32 bits).
 const MAX_LINE_LIMIT: usize = 1 << 30;
@@ -176,7 +176,11 @@ impl Config {
         Ok(Config {
             sources,
             source_opts: SourceOptions {
-                initial: args.lines,
+                // Counting, as grep -c, is of whole files unless told otherwise.
+                initial: args.lines.unwrap_or(match args.count {
+                    true => Initial::From(1),
+                    false => Initial::Last(10),
+                }),
                 follow: !args.no_follow,
                 max_line_bytes: args.max_line_bytes,
                 max_connections: args.max_connections as usize,

@@ -287,7 +287,10 @@ impl StatusLine {
         out.extend_from_slice(ERASE);
         out.extend_from_slice(lines);
         let text = crate::render::fit(&self.text, usize::from(self.cols.saturating_sub(1)));
-        out.extend_from_slice(format!("\x1b[7m{text}\x1b[0m\r").as_bytes());
+        // Drawn without autowrap: should the terminal already be narrower than we know (it
+        // tells late), the text is clipped at its edge instead of wrapping onto rows that the
+        // next erase, from the cursor's row down, would not reach.
+        out.extend_from_slice(format!("\x1b[?7l\x1b[7m{text}\x1b[0m\x1b[?7h\r").as_bytes());
         self.changed = false;
     }
 

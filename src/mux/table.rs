@@ -226,11 +226,14 @@ impl Table {
 
     /// The list key's table: a header and a row per source.
     pub fn list(&self) -> Vec<String> {
-        let row = |n: &dyn std::fmt::Display, label, state, lines, bytes, conns, refused| {
-            format!(
-                "{n:>4}  {label:<24} {state:<10} {lines:>10} {bytes:>12} {conns:>6} {refused:>8}"
+        let row =
+            |n: &dyn std::fmt::Display, label: String, state, lines, bytes, conns, refused| {
+                // Padded by screen cells, so that a CJK label keeps the columns straight.
+                let pad = " ".repeat(24usize.saturating_sub(crate::render::width(&label)));
+                format!(
+                "{n:>4}  {label}{pad} {state:<10} {lines:>10} {bytes:>12} {conns:>6} {refused:>8}"
             )
-        };
+            };
         let mut out = vec![row(
             &"#",
             "label".into(),
@@ -372,6 +375,16 @@ mod tests {
             assert!(matches!(t.map.next().await, Some((_, SourceEvent::Ended))));
             assert!(t.map.next().await.is_none() && t.is_done());
         });
+    }
+
+    #[test]
+    fn the_list_lines_up_wide_labels_by_cells() {
+        let mut t = Table::default();
+        t.insert(spec("日本語=a.log"), stream(true).1, None);
+        t.insert(spec("app.log"), stream(true).1, None);
+        let rows = t.list();
+        let col = |row: &str| crate::render::width(&row[..row.find("following").unwrap()]);
+        assert_eq!(col(&rows[1]), col(&rows[2]), "{rows:?}");
     }
 
     #[test]

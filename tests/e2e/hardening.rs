@@ -297,7 +297,7 @@ fn a_panic_restores_the_terminal() {
     let after = pty.termios();
     assert_eq!(after.local_modes, pty_before.local_modes, "the terminal mode is restored");
     // The status line is gone: its text erased after it was last drawn.
-    pty.screen.wait_for("the status line erased", |b| b.ends_with(b"\x1b[0m\r\r\x1b[J"));
+    pty.screen.wait_for("the status line erased", |b| b.ends_with(b"\x1b[0m\x1b[?7h\r\r\x1b[J"));
 }
 
 #[test]

@@ -377,13 +377,14 @@ fn status_line_is_laid_out_again_when_the_terminal_is_resized() {
     let env = TestEnv::new();
     env.write("a.log", "a1\n");
     let t = OnTerminal::start(&env, &["a.log"]);
-    t.wait_screen("[a.log] a1\r\n\x1b[7m? help | [1] a.log");
+    t.wait_screen("[a.log] a1\r\n\x1b[?7l\x1b[7m? help | [1] a.log");
     let size = rustix::termios::Winsize { ws_row: 20, ws_col: 12, ws_xpixel: 0, ws_ypixel: 0 };
     rustix::termios::tcsetwinsize(t.pty.slave(), size).unwrap();
     // The kernel tells the foreground process group (SIGWINCH); the next write erases the old
     // status text from the cursor down and draws it cut to the new width.
     env.append("a.log", "a2\n");
-    t.wait_screen("\r\x1b[J[a.log] a2\r\n\x1b[7m? help | […\x1b[0m\r");
+    // Drawn without autowrap, so that a terminal narrower than known clips it.
+    t.wait_screen("\r\x1b[J[a.log] a2\r\n\x1b[?7l\x1b[7m? help | […\x1b[0m\x1b[?7h\r");
     // No scroll region and no absolute position: nothing the terminal moves can be hit.
     assert!(!t.screen().contains("r\x1b8") && !t.screen().contains(";1H"), "{:?}", t.screen());
 }

@@ -279,6 +279,11 @@ fn grep_habits_fixed_strings_words_lines_and_counts() {
     assert_eq!(out.stdout_string(), "[b.log] ok\n");
     let out = run(&["-c", "-w", "-e", "err", "a.log", "b.log"]);
     assert_eq!((out.code(), out.stdout_string()), (Some(0), "a.log:2\nb.log:1\n".into()));
+    // Whole files are counted, as grep -c does, unless -n says otherwise.
+    let long: String = (1..=50).map(|i| format!("n {i}\n")).collect();
+    env.write("long.log", long);
+    assert_eq!(run(&["-c", "-e", "^n 1", "long.log"]).stdout_string(), "long.log:11\n");
+    assert_eq!(run(&["-c", "-n", "3", "long.log"]).stdout_string(), "long.log:3\n");
     let out = env.cmd().args(["-c", "a.log"]).run();
     assert_eq!(out.code(), Some(2));
     assert!(out.stderr.contains("--count needs --no-follow"), "{}", out.stderr);
