@@ -129,6 +129,10 @@ impl Splitter {
         };
         // SAFETY: the read initialized exactly the first `n` bytes of the spare capacity.
         unsafe { self.buf.set_len(self.buf.len() + n) };
+        if n == 0 && self.buf.is_empty() {
+            // Nothing came: an idle input holds no buffer.
+            self.buf = BytesMut::new();
+        }
         if n == room {
             self.read_size = (self.read_size * 2).min(MAX_READ);
         }
@@ -178,7 +182,17 @@ impl Splitter {
             return None;
         }
         let data = self.buf.split_to(start).freeze();
+        if self.buf.is_empty() {
+            // Nothing pending: hold no memory while the input is idle (the rest of the
+            // allocation is the batch's, and goes with it).
+            self.buf = BytesMut::new();
+        }
         Some(Batch { data, lines })
+    }
+
+    /// The bytes of memory this splitter holds (its buffer's capacity).
+    pub fn held(&self) -> usize {
+        self.buf.capacity()
     }
 
     /// Takes the partial last line, if any, as a line of its own (as if its `\n` had arrived).
@@ -279,6 +293,18 @@ mod tests {
         let batch = s.take_batch().unwrap();
         assert_eq!(batch.iter().collect::<Vec<_>>(), vec![b"abcdef"]);
         assert_eq!(s.pending(), 2);
+    }
+
+    #[test]
+    fn an_idle_splitter_holds_no_memory() {
+        let mut s = Splitter::new(1 << 20);
+        s.read_buf().extend_from_slice(b"a whole line\n");
+        assert!(s.held() > 0);
+        assert_eq!(s.take_batch().unwrap().len(), 1);
+        assert_eq!(s.held(), 0, "nothing pending, nothing held");
+        s.read_buf().extend_from_slice(b"part");
+        assert!(s.take_batch().is_none());
+        assert!(s.held() >= 4, "a partial line is kept");
     }
 
     #[test]

@@ -7,7 +7,9 @@
 //! every matching file after each change; the mux follows those it does not follow yet. Each file
 //! is then followed like any other (rotation and all) and ends when it is deleted.
 
+use std::collections::HashMap;
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use super::watch::DirWatch;
@@ -64,15 +66,20 @@ impl Pattern {
     /// The regular files matching now, sorted, as paths written like the pattern
     /// (`logs/app.log`).
     pub fn scan(&self) -> Vec<PathBuf> {
+        self.scan_files().into_iter().map(|(path, _)| path).collect()
+    }
+
+    /// [`Pattern::scan`], with each file's (device, inode).
+    fn scan_files(&self) -> Vec<(PathBuf, (u64, u64))> {
         let Ok(entries) = std::fs::read_dir(self.dir()) else { return Vec::new() };
-        let mut found: Vec<PathBuf> = entries
+        let mut found: Vec<_> = entries
             .flatten()
             .filter(|e| self.matches(e.file_name().as_bytes()))
-            .filter(|e| std::fs::metadata(e.path()).is_ok_and(|m| m.is_file()))
-            .map(|e| {
+            .filter_map(|e| {
+                let meta = std::fs::metadata(e.path()).ok().filter(|m| m.is_file())?;
                 let mut path = std::ffi::OsString::from(&self.prefix);
                 path.push(e.file_name());
-                PathBuf::from(path)
+                Some((PathBuf::from(path), (meta.dev(), meta.ino())))
             })
             .collect();
         found.sort();
@@ -97,12 +104,20 @@ pub fn open(pattern: Pattern, watch: &DirWatch, opts: &SourceOptions) -> SourceS
             return;
         }
         let sub = watch.subscribe_dir(pattern.dir());
+        // What the last look found: only files that are new since (or new at a known name) are
+        // reported, so that a directory of ten thousand files is not reported again after
+        // every change in it.
+        let mut known: HashMap<PathBuf, (u64, u64)> = HashMap::new();
         loop {
-            for path in pattern.scan() {
-                if emit.send(SourceEvent::Found(path)).await.is_err() {
+            let found = pattern.scan_files();
+            for (path, id) in &found {
+                if known.get(path) != Some(id)
+                    && emit.send(SourceEvent::Found(path.clone())).await.is_err()
+                {
                     return;
                 }
             }
+            known = found.into_iter().collect();
             sub.changed().await;
         }
     })

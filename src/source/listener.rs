@@ -32,10 +32,28 @@ pub const BACKLOG: u32 = 4096;
 /// How long to wait before accepting again when the process is out of file descriptors.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
+/// An accepted connection: bytes to read, and a way to wait for them without a buffer.
+pub trait Conn: AsyncRead + Unpin + Send + 'static {
+    /// Waits until there is something to read (or the peer closed). Cancel-safe.
+    fn readable(&self) -> impl Future<Output = io::Result<()>> + Send;
+}
+
+impl Conn for tokio::net::TcpStream {
+    async fn readable(&self) -> io::Result<()> {
+        tokio::net::TcpStream::readable(self).await
+    }
+}
+
+impl Conn for tokio::net::UnixStream {
+    async fn readable(&self) -> io::Result<()> {
+        tokio::net::UnixStream::readable(self).await
+    }
+}
+
 /// A listening socket.
 pub trait Listener: Send + 'static {
     /// An accepted connection.
-    type Conn: AsyncRead + Unpin + Send + 'static;
+    type Conn: Conn;
 
     /// Waits for the next connection; names its peer, with its IP address for network sockets.
     fn accept(
@@ -150,18 +168,16 @@ impl Drop for Open {
     }
 }
 
-/// Reads one connection's lines until it closes.
-async fn connection(
-    mut conn: impl AsyncRead + Unpin,
-    peer: Option<Peer>,
-    emit: Emitter,
-    max_line_bytes: usize,
-) {
+/// Reads one connection's lines until it closes. While it is idle it holds no buffer: reading
+/// waits for the socket to be readable first.
+async fn connection(mut conn: impl Conn, peer: Option<Peer>, emit: Emitter, max_line_bytes: usize) {
     let _open = Open::new(&emit.status);
     let mut lines = Splitter::new(max_line_bytes);
     let mut framing = Framing::Detect(Vec::new());
-    let mut buf = Vec::new();
     loop {
+        if conn.readable().await.is_err() {
+            break;
+        }
         let read = if let Framing::Lines = framing {
             // Newline framing reads straight into the splitter.
             match conn.read_buf(lines.read_buf()).await {
@@ -172,8 +188,7 @@ async fn connection(
                 Err(_) => 0,
             }
         } else {
-            buf.clear();
-            buf.reserve(16 * 1024);
+            let mut buf = Vec::with_capacity(16 * 1024);
             match conn.read_buf(&mut buf).await {
                 Ok(n) => {
                     framing.feed(&buf[..n], &mut lines);
