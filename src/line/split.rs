@@ -15,6 +15,8 @@ use bytes::{Bytes, BytesMut};
 
 /// The smallest read the splitter asks for; it grows while reads keep filling the buffer.
 const MIN_READ: usize = 8 * 1024;
+/// The least room a read with an expected size takes.
+const SMALL_READ: usize = 512;
 /// The largest read the splitter asks for.
 const MAX_READ: usize = 256 * 1024;
 
@@ -77,15 +79,14 @@ impl Splitter {
     ///
     /// Append to it (`BufMut`), then call [`Splitter::take_batch`].
     pub fn read_buf(&mut self) -> &mut BytesMut {
-        self.make_room();
+        self.make_room(self.read_size);
         &mut self.buf
     }
 
     /// Makes room for one read. While a long line builds up, the buffer grows no further than a
     /// full piece and one read: every batch cut from it holds its allocation while queued, so
     /// the allocation, not only the line, is what must stay bounded.
-    fn make_room(&mut self) {
-        let need = self.read_size;
+    fn make_room(&mut self, need: usize) {
         let (len, cap) = (self.buf.len(), self.buf.capacity());
         if cap - len >= need {
             return;
@@ -109,10 +110,21 @@ impl Splitter {
     }
 
     /// Reads once from `fd` (at `offset`, or at its file position when `None`) into the buffer;
-    /// returns the number of bytes read, 0 at end of input.
-    pub fn read_from(&mut self, fd: BorrowedFd<'_>, offset: Option<u64>) -> io::Result<usize> {
-        let want = self.read_size;
-        self.make_room();
+    /// returns the number of bytes read, 0 at end of input. `expect`, when known, is how many
+    /// bytes there are to read (a file's size past the offset): no more room than that is
+    /// taken, so that ten thousand small files do not each hold a full read buffer.
+    pub fn read_from(
+        &mut self,
+        fd: BorrowedFd<'_>,
+        offset: Option<u64>,
+        expect: Option<u64>,
+    ) -> io::Result<usize> {
+        let want = match expect {
+            // At least a little: a file whose size says nothing (in /proc) is still read.
+            Some(n) => self.read_size.min((n as usize).max(SMALL_READ)),
+            None => self.read_size,
+        };
+        self.make_room(want);
         let spare = self.buf.spare_capacity_mut();
         let room = want.min(spare.len());
         let spare = &mut spare[..room];

@@ -207,7 +207,7 @@ impl Mux {
                 if row.muted {
                     return;
                 }
-                self.show(id, lines);
+                self.show(id, *lines);
             }
             SourceEvent::Note(msg) => {
                 let line = format!("{}: {msg}", row.spec.spec);

@@ -68,27 +68,21 @@ async fn pump(
     emit: &Emitter,
 ) -> Result<(), super::Detached> {
     let mut lines = Splitter::new(max_line_bytes);
+    let tagged =
+        |batch| SourceEvent::lines(Arrival { stream: Some(stream), ..Arrival::now(batch, None) });
     loop {
         match pipe.read_buf(lines.read_buf()).await {
             Ok(0) | Err(_) => break,
             Ok(n) => {
                 lines.note_read(n);
                 if let Some(batch) = lines.take_batch() {
-                    emit.send(SourceEvent::Lines(Arrival {
-                        stream: Some(stream),
-                        ..Arrival::now(batch, None)
-                    }))
-                    .await?;
+                    emit.send(tagged(batch)).await?;
                 }
             }
         }
     }
     if let Some(batch) = lines.finish() {
-        emit.send(SourceEvent::Lines(Arrival {
-            stream: Some(stream),
-            ..Arrival::now(batch, None)
-        }))
-        .await?;
+        emit.send(tagged(batch)).await?;
     }
     Ok(())
 }

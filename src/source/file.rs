@@ -294,7 +294,8 @@ impl Follower {
             let Some(cur) = &mut self.cur else {
                 return Ok(Ok(()));
             };
-            let n = match cur.lines.read_from(cur.file.as_fd(), Some(cur.pos)) {
+            let left = cur.file.metadata().ok().map(|m| m.len().saturating_sub(cur.pos));
+            let n = match cur.lines.read_from(cur.file.as_fd(), Some(cur.pos), left) {
                 Ok(n) => n,
                 Err(e) => return Ok(Err(e)),
             };

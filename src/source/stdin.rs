@@ -47,11 +47,11 @@ fn spawn(name: &str, body: impl FnOnce(Emitter) + Send + 'static) -> SourceStrea
 fn pump(fd: BorrowedFd<'_>, max_line_bytes: usize, emit: &Emitter) {
     let mut lines = Splitter::new(max_line_bytes);
     loop {
-        match lines.read_from(fd, None) {
+        match lines.read_from(fd, None, None) {
             Ok(0) => break,
             Ok(_) => {
                 if let Some(batch) = lines.take_batch() {
-                    if emit.blocking_send(SourceEvent::Lines(Arrival::now(batch, None))).is_err() {
+                    if emit.blocking_send(SourceEvent::lines(Arrival::now(batch, None))).is_err() {
                         return;
                     }
                 }
@@ -64,7 +64,7 @@ fn pump(fd: BorrowedFd<'_>, max_line_bytes: usize, emit: &Emitter) {
         }
     }
     if let Some(batch) = lines.finish() {
-        let _ = emit.blocking_send(SourceEvent::Lines(Arrival::now(batch, None)));
+        let _ = emit.blocking_send(SourceEvent::lines(Arrival::now(batch, None)));
     }
 }
 

@@ -26,7 +26,7 @@ const CHANNEL_EVENTS: usize = 4;
 #[derive(Debug)]
 pub enum SourceEvent {
     /// Lines that arrived.
-    Lines(Arrival),
+    Lines(Box<Arrival>),
     /// Something the user must know (file missing, truncated, replaced, connection refused).
     Note(String),
     /// The source failed and ends; the message says why.
@@ -59,6 +59,14 @@ pub struct Emitter {
     pub status: Arc<SourceStatus>,
 }
 
+impl SourceEvent {
+    /// Lines that arrived (boxed: every source's channel holds a block of events, so the
+    /// event is kept small).
+    pub fn lines(arrival: Arrival) -> SourceEvent {
+        SourceEvent::Lines(Box::new(arrival))
+    }
+}
+
 /// The stream was dropped (the source was detached or the program is ending).
 #[derive(Debug)]
 pub struct Detached;
@@ -66,7 +74,7 @@ pub struct Detached;
 impl Emitter {
     /// Sends lines; waits while the channel is full.
     pub async fn lines(&self, batch: Batch, peer: Option<&Peer>) -> Result<(), Detached> {
-        self.send(SourceEvent::Lines(Arrival::now(batch, peer))).await
+        self.send(SourceEvent::lines(Arrival::now(batch, peer))).await
     }
 
     /// Sends a note for the user.
