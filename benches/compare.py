@@ -447,6 +447,71 @@ def many_files(work, nfiles):
     return results
 
 
+def run_measured(cmd, cwd):
+    """Runs cmd to its end (under /usr/bin/time, whose peak RSS is the program's own): (wall
+    seconds, peak RSS in KiB, lines written)."""
+    out_path = os.path.join(cwd, ".out")
+    with open(out_path, "wb") as out:
+        start = time.monotonic()
+        done = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], cwd=cwd, stdout=out,
+                              stderr=subprocess.PIPE)
+        elapsed = time.monotonic() - start
+    rss = int(done.stderr.decode().strip().splitlines()[-1])
+    lines = open(out_path, "rb").read().count(b"\n")
+    os.remove(out_path)
+    return elapsed, rss, lines
+
+
+def glob_files(work, counts):
+    """N files in one glob, --no-follow -n 1, against tail -q -n 1 on the same files (as one glob
+    and as N arguments): wall time and peak RSS, three runs each, median."""
+    results = {}
+    for n in counts:
+        d = tempfile.mkdtemp(dir=work)
+        for i in range(n):
+            with open(os.path.join(d, f"f{i:05d}.log"), "w") as w:
+                w.write("first\nlast line\n")
+        names = sorted(os.listdir(d))
+        runs = {"glob": [], "args": [], "tail": []}
+        for _ in range(3):
+            runs["glob"].append(run_measured([BIN, "--keys=never", "--no-follow", "-n", "1", "*.log"], d))
+            runs["args"].append(run_measured([BIN, "--keys=never", "--no-follow", "-n", "1", *names], d))
+            runs["tail"].append(run_measured(["tail", "-q", "-n", "1", *names], d))
+        results[n] = {k: (statistics.median(t for t, _, _ in v), max(r for _, r, _ in v),
+                          min(l for _, _, l in v)) for k, v in runs.items()}
+        shutil.rmtree(d)
+    return results
+
+
+def idle_connections(work, clients):
+    """Idle TCP connections (each sent one line, then nothing): RSS per connection."""
+    port = free_port()
+    d = tempfile.mkdtemp(dir=work)
+    with open(os.path.join(d, "out"), "ab") as out:
+        proc = spawn([BIN, "--keys=never", "--max-connections", str(clients + 1), f"tcp:{port}"], out)
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port)).close()
+            break
+        except OSError:
+            time.sleep(0.01)
+    _, _, before = stats(group_pids(proc))
+    conns = []
+    for i in range(clients):
+        c = socket.create_connection(("127.0.0.1", port))
+        c.sendall(b"hello %d\n" % i)
+        conns.append(c)
+    end = time.monotonic() + 30
+    while open(os.path.join(d, "out"), "rb").read().count(b"\n") < clients and time.monotonic() < end:
+        time.sleep(0.01)
+    _, _, rss = stats(group_pids(proc))
+    stop(proc)
+    for c in conns:
+        c.close()
+    shutil.rmtree(d)
+    return {"rss": rss, "before": before}
+
+
 async def burst_clients(port, clients, lines):
     async def one(i):
         try:
@@ -515,7 +580,7 @@ def integrity(res):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="smaller workloads (a smoke test)")
-    p.add_argument("--only", default="", help="comma-separated: follow,tcp,latency,idle,slow,files,clients")
+    p.add_argument("--only", default="", help="comma-separated: follow,tcp,latency,idle,slow,files,glob,idleconns,clients")
     p.add_argument("--no-build", action="store_true", help="use target/release/mux-tail as it is")
     args = p.parse_args()
     only = set(filter(None, args.only.split(",")))
@@ -579,6 +644,25 @@ def main():
                          f"all followed in {m['time']:.3f} s; {m['lines']}/{m['expected']} lines; RSS {m['rss'] / 1024:.1f} MB",
                          f"tail -F: {t['time']:.3f} s; {t['lines']}/{t['expected']} lines; RSS {t['rss'] / 1024:.1f} MB",
                          f"{ratio(m['time'], t['time'])} time", "≤ 2× tail -F; RSS ≤ 32 MB"))
+        if want("glob"):
+            counts = (1000, 2500) if q else (1000, 2500, 10000, 20000)
+            r = glob_files(work, counts)
+            for n in counts:
+                g, a, t = r[n]["glob"], r[n]["args"], r[n]["tail"]
+                rows.append((f"{n:,} files, --no-follow -n 1",
+                             f"glob: {g[0]:.3f} s, {g[1] / 1024:.1f} MB, {g[2]:,} lines; as arguments: {a[0]:.3f} s, {a[1] / 1024:.1f} MB, {a[2]:,} lines",
+                             f"tail -q -n 1: {t[0]:.3f} s, {t[1] / 1024:.1f} MB, {t[2]:,} lines",
+                             f"{ratio(g[0], t[0])} / {ratio(a[0], t[0])} time, {ratio(g[1], t[1])} RSS",
+                             "≤ 3× tail; ≤ 48 MB at 10,000"))
+            if len(counts) >= 3:
+                grow = r[counts[2]]["glob"][0] / r[counts[1]]["glob"][0]
+                rows.append((f"growth {counts[1]:,} → {counts[2]:,} glob files", f"{grow:.1f}×", "linear: 4×", "", "≤ 5×"))
+        if want("idleconns"):
+            n = 1000 if q else 5000
+            r = idle_connections(work, n)
+            rows.append((f"{n:,} idle TCP connections",
+                         f"RSS {r['rss'] / 1024:.1f} MB ({(r['rss'] - r['before']) / n:.1f} KB each)",
+                         "—", "", "≤ 40 MB"))
         if want("clients"):
             r = many_clients(work, 1000, 10)
             m, s = r["mux-tail"], r["socat"]

@@ -23,7 +23,7 @@ pub fn run(config: Config) -> anyhow::Result<ExitCode> {
         cleanup::run();
         default(info);
     }));
-    raise_fd_limit();
+    raise_fd_limit(config.sources.len());
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let result = runtime.block_on(async {
         let (mode, tty) = keys_setup(&config)?;
@@ -56,13 +56,24 @@ pub fn run(config: Config) -> anyhow::Result<ExitCode> {
 }
 
 /// Raises the soft limit on open files to the hard limit: every file, connection and watch
-/// holds a descriptor, and a thousand sources should not fail for the default 1024.
-fn raise_fd_limit() {
+/// holds a descriptor, and a thousand sources should not fail for the default 1024. Says once
+/// when even the hard limit is below what the `sources` named on the command line need.
+fn raise_fd_limit(sources: usize) {
     use rustix::process::{getrlimit, setrlimit, Resource};
     let mut limit = getrlimit(Resource::Nofile);
     if limit.current < limit.maximum {
         limit.current = limit.maximum;
         let _ = setrlimit(Resource::Nofile, limit);
+    }
+    // A few descriptors are mux-tail's own (standard streams, the watch, the runtime).
+    const OWN: u64 = 16;
+    if let Some(max) = getrlimit(Resource::Nofile).current {
+        if sources as u64 + OWN > max {
+            messages::error(&format!(
+                "{sources} sources, but at most {max} open files are allowed (ulimit -Hn): \
+                 not every source can be opened"
+            ));
+        }
     }
 }
 

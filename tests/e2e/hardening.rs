@@ -491,3 +491,28 @@ fn a_thousand_files_and_a_thousand_connections_at_once() {
     }
     drop(clients);
 }
+
+#[test]
+fn too_low_a_descriptor_limit_for_the_sources_is_said_at_start() {
+    let env = TestEnv::new();
+    let names: Vec<String> = (0..60).map(|i| format!("f{i}.log")).collect();
+    for n in &names {
+        env.write(n, "x\n");
+    }
+    let mut cmd = env.clean_command(bin());
+    cmd.arg("--no-follow").args(&names[..40]).stdout(Stdio::null()).stderr(Stdio::piped());
+    // SAFETY: setrlimit is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            use rustix::process::{setrlimit, Resource, Rlimit};
+            setrlimit(Resource::Nofile, Rlimit { current: Some(50), maximum: Some(50) })?;
+            Ok(())
+        });
+    }
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("mux-tail: 40 sources, but at most 50 open files are allowed"),
+        "{stderr}"
+    );
+}
