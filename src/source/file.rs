@@ -90,6 +90,9 @@ struct Current {
     /// The last bytes read, ending at `pos`: if the file no longer holds them there, it was
     /// truncated and written again (faster than the size alone can show).
     seen: Vec<u8>,
+    /// How much there was to read when the file was opened: the first read takes no more room
+    /// than that (ten thousand small files need not each hold a full buffer).
+    first_read: Option<u64>,
 }
 
 /// How many of the last bytes read are checked against the file.
@@ -192,6 +195,7 @@ impl Follower {
             pos,
             lines: Splitter::new(self.max_line_bytes),
             seen: Vec::new(),
+            first_read: Some(meta.len().saturating_sub(pos)),
         }
     }
 
@@ -294,8 +298,8 @@ impl Follower {
             let Some(cur) = &mut self.cur else {
                 return Ok(Ok(()));
             };
-            let left = cur.file.metadata().ok().map(|m| m.len().saturating_sub(cur.pos));
-            let n = match cur.lines.read_from(cur.file.as_fd(), Some(cur.pos), left) {
+            let expect = cur.first_read.take();
+            let n = match cur.lines.read_from(cur.file.as_fd(), Some(cur.pos), expect) {
                 Ok(n) => n,
                 Err(e) => return Ok(Err(e)),
             };

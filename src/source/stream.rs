@@ -102,6 +102,9 @@ impl Emitter {
 pub struct SourceStream {
     rx: mpsc::Receiver<SourceEvent>,
     task: Option<JoinHandle<()>>,
+    /// Starts the producer: kept until the stream is first polled, so that a source waiting
+    /// for its turn (a file behind the others at start) costs no task and no future yet.
+    start: Option<Box<dyn FnOnce() -> JoinHandle<()> + Send>>,
     ended: bool,
     status: Arc<SourceStatus>,
     /// The source says `CaughtUp` once its first lines are out.
@@ -118,6 +121,7 @@ impl SourceStream {
         let stream = SourceStream {
             rx,
             task: None,
+            start: None,
             ended: false,
             status: status.clone(),
             catches_up: false,
@@ -126,13 +130,14 @@ impl SourceStream {
         (Emitter { tx, status }, stream)
     }
 
-    /// Runs `producer` as a task owned by this stream: it is aborted when the stream is dropped.
-    pub fn spawn<F>(producer: impl FnOnce(Emitter) -> F) -> SourceStream
+    /// Runs `producer` as a task owned by this stream, from the first time the stream is polled;
+    /// the task is aborted when the stream is dropped.
+    pub fn spawn<F>(producer: impl FnOnce(Emitter) -> F + Send + 'static) -> SourceStream
     where
         F: std::future::Future<Output = ()> + Send + 'static,
     {
         let (emit, mut stream) = Self::channel();
-        stream.task = Some(tokio::spawn(producer(emit)));
+        stream.start = Some(Box::new(move || tokio::spawn(producer(emit))));
         stream
     }
 
@@ -178,6 +183,9 @@ impl Stream for SourceStream {
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<SourceEvent>> {
         if self.ended {
             return Poll::Ready(None);
+        }
+        if let Some(start) = self.start.take() {
+            self.task = Some(start());
         }
         // The map polls every idle source for each event of a busy one. An idle source whose
         // channel is still empty and open still has this very waker registered (only a send or
