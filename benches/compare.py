@@ -110,6 +110,16 @@ def free_port():
         return s.getsockname()[1]
 
 
+def wait_listening(port):
+    """Waits until something accepts connections on 127.0.0.1:port."""
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port)).close()
+            return
+        except OSError:
+            time.sleep(0.01)
+
+
 def make_lines(path, key, count, width=LINE):
     """`count` lines of exactly `width` bytes: `KEY SEQ xxx…\\n`, written to `path`."""
     pad = b"x" * width
@@ -278,12 +288,7 @@ def tcp_once(work, name, keys, data, per, check_lines):
         tag = b""
     with open(out_path, "ab") as out:
         proc = spawn(cmd, out)
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port)).close()
-            break
-        except OSError:
-            time.sleep(0.01)
+    wait_listening(port)
     expected = (len(tag) + LINE) * per * len(keys)
     senders = [["socat", "-u", f"FILE:{p}", f"TCP:127.0.0.1:{port}"] for p in data]
     tags = {k: tag for k in keys}
@@ -489,12 +494,7 @@ def idle_connections(work, clients):
     d = tempfile.mkdtemp(dir=work)
     with open(os.path.join(d, "out"), "ab") as out:
         proc = spawn([BIN, "--keys=never", "--max-connections", str(clients + 1), f"tcp:{port}"], out)
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port)).close()
-            break
-        except OSError:
-            time.sleep(0.01)
+    wait_listening(port)
     _, _, before = stats(group_pids(proc))
     conns = []
     for i in range(clients):
@@ -539,12 +539,7 @@ def many_clients(work, clients, lines):
             cmd = ["socat", "-u", f"TCP-LISTEN:{port},fork,reuseaddr", "STDOUT"]  # default backlog
         with open(out_path, "ab") as out:
             proc = spawn(cmd, out)
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port)).close()
-                break
-            except OSError:
-                time.sleep(0.01)
+        wait_listening(port)
         start = time.monotonic()
         asyncio.run(burst_clients(port, clients, lines))
         end = time.monotonic() + 10

@@ -351,6 +351,12 @@ fn in_pipeline(env: &TestEnv, pty: &Pty, after_bin: &str) -> Child {
 struct Screen<'a>(&'a Pty);
 
 impl Screen<'_> {
+    /// Waits for key mode and the first line of a.log (`a1`), as the piped tests start.
+    fn wait_started(&self) {
+        wait_until("key mode", || !self.0.termios().local_modes.contains(LocalModes::ICANON));
+        self.wait("[a.log] a1\r\n");
+    }
+
     fn wait(&self, needle: &str) {
         self.0.screen.wait_for(needle, |b| contains(b, needle.as_bytes()));
     }
@@ -454,8 +460,7 @@ fn lines_wait_while_a_prompt_is_typed_on_a_piped_terminal() {
     let pty = Pty::new(120, 40);
     let mut child = in_pipeline(&env, &pty, "a.log | cat");
     let t = Screen(&pty);
-    wait_until("key mode", || !pty.termios().local_modes.contains(LocalModes::ICANON));
-    t.wait("[a.log] a1\r\n");
+    t.wait_started();
     pty.send(b"atcp:");
     t.wait("attach (Enter to follow, Esc to cancel): tcp:");
     env.append("a.log", "during the prompt\n");
@@ -541,8 +546,7 @@ fn a_filter_typed_while_lines_arrive_applies_to_the_lines_held_meanwhile() {
     let pty = Pty::new(120, 40);
     let mut child = in_pipeline(&env, &pty, "a.log | cat");
     let t = Screen(&pty);
-    wait_until("key mode", || !pty.termios().local_modes.contains(LocalModes::ICANON));
-    t.wait("[a.log] a1\r\n");
+    t.wait_started();
     pty.send(b"/kee");
     t.wait("filter regex (empty clears, Esc to cancel): kee");
     for i in 0..20 {
