@@ -7,11 +7,16 @@
 //! can never move the cursor, retitle the window or hide text. Elsewhere lines pass byte-exact
 //! (JSON escapes what JSON must, and carries lines that are not UTF-8 exactly, in base64).
 
-use std::time::SystemTime;
-
 use regex::bytes::Regex;
 
 use crate::line::{Arrival, Stream};
+
+mod json;
+mod text;
+
+use json::json_line;
+pub use json::rfc3339;
+pub use text::{elide, escape_into, fit, safe, width};
 
 /// How lines are shown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -327,224 +332,13 @@ fn prefix(label: &str, colour: u8, width: usize, color: bool) -> Vec<u8> {
     p
 }
 
-/// `text` shortened to at most `cells` cells by taking out its middle (`kubectl lo…y/api`): the
-/// start and the end of a label are what tell sources apart. The same text is always shortened
-/// the same way.
-pub fn elide(text: &str, cells: usize) -> String {
-    if width(text) <= cells || cells < 3 {
-        return text.to_string();
-    }
-    let cell = |c: char| unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
-    let (head_cells, tail_cells) = ((cells - 1) / 2, cells - 1 - (cells - 1) / 2);
-    let (mut head, mut used) = (String::new(), 0);
-    for c in text.chars() {
-        if used + cell(c) > head_cells {
-            break;
-        }
-        head.push(c);
-        used += cell(c);
-    }
-    let (mut tail, mut used) = (Vec::new(), 0);
-    for c in text.chars().rev() {
-        if used + cell(c) > tail_cells {
-            break;
-        }
-        tail.push(c);
-        used += cell(c);
-    }
-    head.push('…');
-    head.extend(tail.into_iter().rev());
-    head
-}
-
-/// The width of `text` on a terminal, in cells (a CJK character takes two).
-pub fn width(text: &str) -> usize {
-    unicode_width::UnicodeWidthStr::width(text)
-}
-
-/// `text` cut to at most `cells` cells on a terminal, ending in `…` where it was cut.
-pub fn fit(text: &str, cells: usize) -> String {
-    if width(text) <= cells {
-        return text.to_string();
-    }
-    let mut out = String::new();
-    let mut used = 0;
-    for c in text.chars() {
-        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
-        if used + w + 1 > cells {
-            break;
-        }
-        out.push(c);
-        used += w;
-    }
-    if cells > 0 {
-        out.push('…');
-    }
-    out
-}
-
-/// Text from outside (labels, specs, regexes, notes) made safe to show on a terminal.
-pub fn safe(text: &str) -> String {
-    let mut out = Vec::new();
-    escape_into(&mut out, text.as_bytes());
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Appends `bytes` with everything a terminal would act on shown escaped.
-pub fn escape_into(out: &mut Vec<u8>, bytes: &[u8]) {
-    if bytes.iter().all(|&b| (0x20..0x7f).contains(&b) || b == b'\t') {
-        out.extend_from_slice(bytes);
-        return;
-    }
-    let mut rest = bytes;
-    while !rest.is_empty() {
-        match std::str::from_utf8(rest) {
-            Ok(s) => {
-                escape_str(out, s);
-                return;
-            }
-            Err(e) => {
-                let (valid, after) = rest.split_at(e.valid_up_to());
-                escape_str(out, std::str::from_utf8(valid).expect("checked valid"));
-                let bad = e.error_len().unwrap_or(after.len());
-                for b in &after[..bad] {
-                    out.extend_from_slice(format!("\\x{b:02x}").as_bytes());
-                }
-                rest = &after[bad..];
-            }
-        }
-    }
-}
-
-fn escape_str(out: &mut Vec<u8>, s: &str) {
-    for c in s.chars() {
-        match c {
-            '\t' => out.push(b'\t'),
-            '\0'..='\x1f' => out.extend_from_slice(&[b'^', c as u8 + 0x40]),
-            '\x7f' => out.extend_from_slice(b"^?"),
-            // C1 controls, and the bidi controls that can make text read differently.
-            '\u{80}'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {
-                out.extend_from_slice(format!("\\u{{{:x}}}", c as u32).as_bytes())
-            }
-            _ => {
-                let mut buf = [0; 4];
-                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-            }
-        }
-    }
-}
-
-/// `{"label":…,"line":…,"time":…,"peer":…,"source":…}` and a newline; a line that is not UTF-8
-/// also carries its exact bytes as `line_base64`.
-fn json_line(out: &mut Vec<u8>, source: &Source, line: &[u8], time: &str, lines: &Arrival) {
-    out.extend_from_slice(b"{\"label\":");
-    json_str(out, &source.label);
-    out.extend_from_slice(b",\"line\":");
-    let text = String::from_utf8_lossy(line);
-    json_str(out, &text);
-    if let std::borrow::Cow::Owned(_) = text {
-        out.extend_from_slice(b",\"line_base64\":\"");
-        base64_into(out, line);
-        out.push(b'"');
-    }
-    out.extend_from_slice(b",\"time\":\"");
-    out.extend_from_slice(time.as_bytes());
-    out.push(b'"');
-    if let Some(peer) = &lines.peer {
-        out.extend_from_slice(b",\"peer\":");
-        json_str(out, peer);
-    }
-    out.extend_from_slice(b",\"source\":");
-    json_str(out, &source.spec);
-    if let Some(stream) = lines.stream {
-        out.extend_from_slice(b",\"stream\":\"");
-        out.extend_from_slice(stream.name().as_bytes());
-        out.push(b'"');
-    }
-    out.extend_from_slice(b"}\n");
-}
-
-/// A JSON string. Control characters (C0, DEL, C1) are escaped, so JSON output is also safe on a
-/// terminal.
-fn json_str(out: &mut Vec<u8>, s: &str) {
-    out.push(b'"');
-    let bytes = s.as_bytes();
-    let mut run = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        // Printable ASCII other than `"` and `\` is copied in runs.
-        if (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\' {
-            i += 1;
-            continue;
-        }
-        let c = s[i..].chars().next().expect("inside the string");
-        let escape: Option<&[u8]> = match c {
-            '"' => Some(b"\\\""),
-            '\\' => Some(b"\\\\"),
-            '\n' => Some(b"\\n"),
-            '\r' => Some(b"\\r"),
-            '\t' => Some(b"\\t"),
-            _ => None,
-        };
-        let numeric = matches!(c, '\0'..='\x1f' | '\x7f'..='\u{9f}' | '\u{2028}' | '\u{2029}');
-        if escape.is_some() || numeric {
-            out.extend_from_slice(&bytes[run..i]);
-            match escape {
-                Some(e) => out.extend_from_slice(e),
-                None => out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes()),
-            }
-            run = i + c.len_utf8();
-        }
-        i += c.len_utf8();
-    }
-    out.extend_from_slice(&bytes[run..]);
-    out.push(b'"');
-}
-
-fn base64_into(out: &mut Vec<u8>, bytes: &[u8]) {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]);
-            } else {
-                out.push(b'=');
-            }
-        }
-    }
-}
-
-/// `time` as RFC 3339 in UTC with milliseconds: `2026-11-26T13:45:12.345Z`.
-pub fn rfc3339(time: SystemTime) -> String {
-    let since = time.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
-    let secs = since.as_secs();
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60,
-        since.subsec_millis()
-    )
-}
-
 #[cfg(test)]
 mod tests {
+    use super::json::base64_into;
     use super::*;
     use crate::line::Batch;
     use std::time::Duration;
+    use std::time::SystemTime;
 
     const PIPE: Style = Style { label: true, color: false, terminal: false };
     const TTY: Style = Style { label: true, color: true, terminal: true };
