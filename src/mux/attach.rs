@@ -125,21 +125,18 @@ impl Mux {
             {
                 anyhow::bail!("-: standard input is a source already")
             }
-            SourceKind::File(path) => match self.table.same_file(&FileKey::of(path)) {
-                Some(id) => {
-                    anyhow::bail!("{}: already followed as {}", spec.spec, self.table.name(id))
-                }
-                None => Ok(()),
-            },
+            _ => {}
+        }
+        let followed = match &spec.kind {
+            SourceKind::File(path) => self.table.same_file(&FileKey::of(path)),
             // Port 0 is a new port each time.
-            SourceKind::Tcp(addr) | SourceKind::Udp(addr) if addr.port == 0 => Ok(()),
-            kind if kind.is_listener() => match self.table.following(kind) {
-                Some(id) => {
-                    anyhow::bail!("{}: already followed as {}", spec.spec, self.table.name(id))
-                }
-                None => Ok(()),
-            },
-            _ => Ok(()),
+            SourceKind::Tcp(addr) | SourceKind::Udp(addr) if addr.port == 0 => None,
+            kind if kind.is_listener() => self.table.following(kind),
+            _ => None,
+        };
+        match followed {
+            Some(id) => anyhow::bail!("{}: already followed as {}", spec.spec, self.table.name(id)),
+            None => Ok(()),
         }
     }
 }
