@@ -26,6 +26,7 @@ Register-ArgumentCompleter -Native -CommandName 'mux-tail' -ScriptBlock {
             [CompletionResult]::new('--tail', '--tail', [CompletionResultType]::ParameterName, 'Initial lines per file: last N (default 10), +N from line N, 0 only new')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour labels: auto, always, never')
             [CompletionResult]::new('--max-line-bytes', '--max-line-bytes', [CompletionResultType]::ParameterName, 'Cut longer lines into pieces of this size')
+            [CompletionResult]::new('--max-pending-bytes', '--max-pending-bytes', [CompletionResultType]::ParameterName, 'Memory for unfinished lines, all sources together')
             [CompletionResult]::new('--max-connections', '--max-connections', [CompletionResultType]::ParameterName, 'Open connections allowed per listener')
             [CompletionResult]::new('--allow', '--allow', [CompletionResultType]::ParameterName, 'Accept TCP and UDP senders from CIDR only (repeatable)')
             [CompletionResult]::new('--keys', '--keys', [CompletionResultType]::ParameterName, 'Read keys from the terminal: auto, always, never')

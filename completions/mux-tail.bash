@@ -23,7 +23,7 @@ _mux__tail() {
 
     case "${cmd}" in
         mux__tail)
-            opts="-n -f -e -v -w -x -c -i -t -h -V --tail --lines --follow --no-follow --color --no-color --no-label --max-line-bytes --max-connections --allow --keys --grep --exclude --fixed-strings --word-regexp --line-regexp --count --ignore-case --highlight --format --timestamps --json --generate --help --version"
+            opts="-n -f -e -v -w -x -c -i -t -h -V --tail --lines --follow --no-follow --color --no-color --no-label --max-line-bytes --max-pending-bytes --max-connections --allow --keys --grep --exclude --fixed-strings --word-regexp --line-regexp --count --ignore-case --highlight --format --timestamps --json --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -46,6 +46,10 @@ _mux__tail() {
                     return 0
                     ;;
                 --max-line-bytes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-pending-bytes)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -23,6 +23,7 @@ set edit:completion:arg-completer[mux-tail] = {|@words|
             cand --tail 'Initial lines per file: last N (default 10), +N from line N, 0 only new'
             cand --color 'Colour labels: auto, always, never'
             cand --max-line-bytes 'Cut longer lines into pieces of this size'
+            cand --max-pending-bytes 'Memory for unfinished lines, all sources together'
             cand --max-connections 'Open connections allowed per listener'
             cand --allow 'Accept TCP and UDP senders from CIDR only (repeatable)'
             cand --keys 'Read keys from the terminal: auto, always, never'

@@ -3,6 +3,7 @@ complete -c mux-tail -l color -d 'Colour labels: auto, always, never' -r -f -a "
 always\t'Always colour'
 never\t'Never colour'"
 complete -c mux-tail -l max-line-bytes -d 'Cut longer lines into pieces of this size' -r
+complete -c mux-tail -l max-pending-bytes -d 'Memory for unfinished lines, all sources together' -r
 complete -c mux-tail -l max-connections -d 'Open connections allowed per listener' -r
 complete -c mux-tail -l allow -d 'Accept TCP and UDP senders from CIDR only (repeatable)' -r
 complete -c mux-tail -l keys -d 'Read keys from the terminal: auto, always, never' -r -f -a "auto\t'Read keys when a terminal is reachable through /dev/tty'

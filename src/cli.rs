@@ -120,6 +120,21 @@ pub struct Args {
     )]
     pub max_line_bytes: usize,
 
+    /// Memory for unfinished lines, all sources together.
+    ///
+    /// A line waits in memory until its end arrives. When the unfinished lines of all sources
+    /// together hold more than BYTES, the longest are cut and printed as pieces (as with
+    /// --max-line-bytes), with a note once per source: memory stays bounded whatever the senders
+    /// do, and no byte is dropped. Accepts K, M and G suffixes.
+    #[arg(
+        long,
+        value_name = "BYTES",
+        default_value = "16M",
+        value_parser = parse_size,
+        env = "MUX_TAIL_MAX_PENDING_BYTES"
+    )]
+    pub max_pending_bytes: usize,
+
     /// Open connections allowed per listener.
     ///
     /// Connections beyond N are closed at once, with a note on stderr, while the open ones go on.

@@ -7,6 +7,7 @@ use crate::cli::{Args, ColorChoice, KeysChoice};
 use regex::bytes::Regex;
 
 use crate::filter::{self, Filters, Matching};
+use crate::line::{Budget, LineLimits};
 use crate::render::{Layout, Style, Template};
 use crate::source::{Initial, SourceKind, SourceOptions, SourceSpec, SpecError};
 
@@ -127,6 +128,9 @@ impl Config {
                 "--max-line-bytes must be between 1 and {MAX_LINE_LIMIT}"
             )));
         }
+        if args.max_pending_bytes == 0 {
+            return Err(ConfigError::Usage("--max-pending-bytes must be at least 1".into()));
+        }
         let stdin_is_keyboard =
             env.stdin_tty && sources.iter().any(|s| s.kind == SourceKind::Stdin);
         let keys = match args.keys {
@@ -182,7 +186,10 @@ impl Config {
                     false => Initial::Last(10),
                 }),
                 follow: !args.no_follow,
-                max_line_bytes: args.max_line_bytes,
+                lines: LineLimits {
+                    max_line_bytes: args.max_line_bytes,
+                    pending: Budget::new(args.max_pending_bytes),
+                },
                 max_connections: args.max_connections as usize,
                 end_when_gone: false,
                 allow: args.allow.into(),

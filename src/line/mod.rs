@@ -4,11 +4,13 @@
 //! Sources produce arrivals; the mux, filters, the renderer and the writer consume them. Nothing
 //! here knows what a source is or how a line looks on screen.
 
+pub mod budget;
 pub mod split;
 
 use std::sync::Arc;
 use std::time::SystemTime;
 
+pub use budget::{Budget, LineLimits};
 pub use split::{Batch, Splitter};
 
 /// The remote end of a connection, shared by all its batches.

@@ -13,6 +13,8 @@ use std::os::fd::BorrowedFd;
 
 use bytes::{Bytes, BytesMut};
 
+use super::Budget;
+
 /// The smallest read the splitter asks for; it grows while reads keep filling the buffer.
 const MIN_READ: usize = 8 * 1024;
 /// The least room a read with an expected size takes.
@@ -26,9 +28,17 @@ pub struct Batch {
     data: Bytes,
     /// `[start, end)` of each line's content in `data` (without `\n` and a `\r` before it).
     lines: Vec<[u32; 2]>,
+    /// The last line is an unfinished one, cut because the budget for unfinished lines ran out.
+    cut: bool,
 }
 
 impl Batch {
+    /// Whether an unfinished line was cut to keep within the shared budget
+    /// (`--max-pending-bytes`).
+    pub fn cut_by_budget(&self) -> bool {
+        self.cut
+    }
+
     /// The number of lines in the batch.
     pub fn len(&self) -> usize {
         self.lines.len()
@@ -66,21 +76,47 @@ pub struct Splitter {
     scanned: usize,
     /// The size of the next read.
     read_size: usize,
+    /// The budget all unfinished lines share, and how much of it this splitter holds.
+    budget: Budget,
+    accounted: usize,
 }
 
 impl Splitter {
-    /// A splitter that cuts lines longer than `max_line_bytes` (at least 1) into pieces.
+    /// A splitter that cuts lines longer than `max_line_bytes` (at least 1) into pieces, with a
+    /// budget for its unfinished line of its own.
     pub fn new(max_line_bytes: usize) -> Self {
+        Self::with_budget(max_line_bytes, Budget::new(usize::MAX))
+    }
+
+    /// A splitter whose unfinished line counts against `budget`, shared with other splitters.
+    pub fn with_budget(max_line_bytes: usize, budget: Budget) -> Self {
         assert!((1..u32::MAX as usize / 2).contains(&max_line_bytes), "line limit out of range");
-        Splitter { buf: BytesMut::new(), max: max_line_bytes, scanned: 0, read_size: MIN_READ }
+        Splitter {
+            buf: BytesMut::new(),
+            max: max_line_bytes,
+            scanned: 0,
+            read_size: MIN_READ,
+            budget,
+            accounted: 0,
+        }
     }
 
     /// The buffer to read more input into, with room reserved for one read.
     ///
     /// Append to it (`BufMut`), then call [`Splitter::take_batch`].
     pub fn read_buf(&mut self) -> &mut BytesMut {
-        self.make_room(self.read_size);
+        self.make_room(self.next_read());
         &mut self.buf
+    }
+
+    /// The size of the next read: the smallest while the shared budget for unfinished lines
+    /// is nearly spent, so that many inputs holding long lines do not each take a large buffer.
+    fn next_read(&self) -> usize {
+        if self.budget.held() + self.read_size > self.budget.limit() {
+            MIN_READ
+        } else {
+            self.read_size
+        }
     }
 
     /// Makes room for one read. While a long line builds up, the buffer grows no further than a
@@ -95,7 +131,10 @@ impl Splitter {
             self.buf.reserve(need);
             return;
         }
-        let cap = (len + need).max((2 * cap).min(self.max + 1 + need));
+        // Doubling keeps the copies few; while the shared budget is nearly spent, a quarter more
+        // at a time keeps the slack small.
+        let grown = if self.next_read() < self.read_size { cap + cap / 4 } else { 2 * cap };
+        let cap = (len + need).max(grown.min(self.max + 1 + need));
         let mut fresh = BytesMut::with_capacity(cap);
         fresh.extend_from_slice(&self.buf);
         self.buf = fresh;
@@ -121,8 +160,8 @@ impl Splitter {
     ) -> io::Result<usize> {
         let want = match expect {
             // At least a little: a file whose size says nothing (in /proc) is still read.
-            Some(n) => self.read_size.min((n as usize).max(SMALL_READ)),
-            None => self.read_size,
+            Some(n) => self.next_read().min((n as usize).max(SMALL_READ)),
+            None => self.next_read(),
         };
         self.make_room(want);
         let spare = self.buf.spare_capacity_mut();
@@ -189,7 +228,19 @@ impl Splitter {
             lines.push([start as u32, (start + self.max) as u32]);
             start += self.max;
         }
+        // Over the shared budget, a long unfinished line goes on as a piece. Its last byte stays
+        // (two if it is a `\r`, which may be half of `\r\n`), so that the `\n` to come ends a
+        // line rather than making an empty one.
+        let keep = if data.last() == Some(&b'\r') { 2 } else { 1 };
+        let rest = len - start;
+        let cut = rest > keep && self.budget.must_cut(self.accounted, rest);
+        if cut {
+            lines.push([start as u32, (len - keep) as u32]);
+            start = len - keep;
+        }
         self.scanned = len - start;
+        self.budget.account(self.accounted, len - start);
+        self.accounted = len - start;
         if lines.is_empty() {
             return None;
         }
@@ -198,8 +249,12 @@ impl Splitter {
             // Nothing pending: hold no memory while the input is idle (the rest of the
             // allocation is the batch's, and goes with it).
             self.buf = BytesMut::new();
+        } else if cut || self.buf.len() * 8 < self.buf.capacity() {
+            // A short rest must not keep a large allocation alive (it is shared with the batch,
+            // and would stay while the input is idle): it moves to one of its own.
+            self.buf = BytesMut::from(&self.buf[..]);
         }
-        Some(Batch { data, lines })
+        Some(Batch { data, lines, cut })
     }
 
     /// The bytes of memory this splitter holds (its buffer's capacity).
@@ -239,7 +294,13 @@ impl From<Vec<Vec<u8>>> for Batch {
             data.extend_from_slice(&line);
             ranges.push([start, data.len() as u32]);
         }
-        Batch { data: data.into(), lines: ranges }
+        Batch { data: data.into(), lines: ranges, cut: false }
+    }
+}
+
+impl Drop for Splitter {
+    fn drop(&mut self) {
+        self.budget.account(self.accounted, 0);
     }
 }
 

@@ -204,6 +204,14 @@ impl Mux {
             SourceEvent::Lines(lines) => {
                 row.lines += lines.batch.len() as u64;
                 row.bytes += lines.batch.content_bytes() as u64;
+                if lines.batch.cut_by_budget() && !row.budget_noted {
+                    row.budget_noted = true;
+                    let line = format!(
+                        "{}: unfinished lines over --max-pending-bytes: the longest are cut into pieces",
+                        row.spec.spec
+                    );
+                    self.feedback.note(&line, &mut self.pending);
+                }
                 if row.muted {
                     return;
                 }

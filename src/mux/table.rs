@@ -72,6 +72,8 @@ pub struct Row {
     pub shown: u64,
     /// Live facts kept by its producer.
     pub status: Arc<SourceStatus>,
+    /// It was told that the budget for unfinished lines cut one of its lines.
+    pub budget_noted: bool,
 }
 
 /// The table and the map of live streams.
@@ -117,6 +119,7 @@ impl Table {
             bytes: 0,
             shown: 0,
             status,
+            budget_noted: false,
         });
         if stream.catches_up() {
             self.queued.push_back((id, stream));

@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use super::*;
+use crate::line::LineLimits;
 use crate::source::Lookup;
 
 /// How long any one thing may take to happen.
@@ -16,7 +17,7 @@ fn options(follow: bool) -> SourceOptions {
     SourceOptions {
         initial: Initial::From(1),
         follow,
-        max_line_bytes: 1 << 20,
+        lines: LineLimits { max_line_bytes: 1 << 20, pending: Default::default() },
         max_connections: 8,
         end_when_gone: false,
         allow: Arc::new([]),

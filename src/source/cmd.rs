@@ -14,7 +14,7 @@ use tokio::process::Command;
 
 use super::SourceEvent;
 use super::{cleanup, Emitter, SourceOptions, SourceStream};
-use crate::line::{Arrival, Splitter, Stream};
+use crate::line::{Arrival, LineLimits, Stream};
 
 /// Starts the command.
 pub fn open(command: &str, opts: &SourceOptions) -> anyhow::Result<SourceStream> {
@@ -31,13 +31,13 @@ pub fn open(command: &str, opts: &SourceOptions) -> anyhow::Result<SourceStream>
     cleanup::add_group(pgid);
     let stdout = child.stdout.take().expect("piped");
     let stderr = child.stderr.take().expect("piped");
-    let max = opts.max_line_bytes;
+    let limits = opts.lines.clone();
     Ok(SourceStream::spawn(move |emit| async move {
         // Terminates the group if this task is dropped (detached) before the command ended.
         let group = Group(pgid);
         let (a, b) = tokio::join!(
-            pump(stdout, Stream::Stdout, max, &emit),
-            pump(stderr, Stream::Stderr, max, &emit)
+            pump(stdout, Stream::Stdout, &limits, &emit),
+            pump(stderr, Stream::Stderr, &limits, &emit)
         );
         if a.is_err() || b.is_err() {
             return; // detached
@@ -64,10 +64,10 @@ pub fn open(command: &str, opts: &SourceOptions) -> anyhow::Result<SourceStream>
 async fn pump(
     mut pipe: impl AsyncRead + Unpin,
     stream: Stream,
-    max_line_bytes: usize,
+    limits: &LineLimits,
     emit: &Emitter,
 ) -> Result<(), super::Detached> {
-    let mut lines = Splitter::new(max_line_bytes);
+    let mut lines = limits.splitter();
     let tagged =
         |batch| SourceEvent::lines(Arrival { stream: Some(stream), ..Arrival::now(batch, None) });
     loop {

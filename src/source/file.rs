@@ -29,7 +29,7 @@ use anyhow::bail;
 
 use super::watch::{DirWatch, PollReason, Subscription};
 use super::{stdin, Detached, Emitter, Initial, SourceOptions, SourceStream};
-use crate::line::Splitter;
+use crate::line::{LineLimits, Splitter};
 
 /// How many files that appeared at the name may wait behind the current one.
 const MAX_NEXT: usize = 8;
@@ -65,7 +65,7 @@ pub fn open(path: &Path, opts: &SourceOptions, watch: &DirWatch) -> anyhow::Resu
         let sub = opts.follow.then(|| watch.subscribe(&path));
         let mut follower = Follower {
             path,
-            max_line_bytes: opts.max_line_bytes,
+            limits: opts.lines.clone(),
             end_when_gone: opts.end_when_gone,
             gone: false,
             emit,
@@ -120,7 +120,7 @@ impl Current {
 
 struct Follower {
     path: PathBuf,
-    max_line_bytes: usize,
+    limits: LineLimits,
     /// End the source once the file is deleted (a glob's file).
     end_when_gone: bool,
     /// The file was deleted and the source ends.
@@ -193,7 +193,7 @@ impl Follower {
             file,
             id: (meta.dev(), meta.ino()),
             pos,
-            lines: Splitter::new(self.max_line_bytes),
+            lines: self.limits.splitter(),
             seen: Vec::new(),
             first_read: Some(meta.len().saturating_sub(pos)),
         }

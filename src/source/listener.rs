@@ -23,7 +23,7 @@ use tokio::task::JoinSet;
 
 use super::allow::allowed;
 use super::{Emitter, SourceOptions, SourceStatus};
-use crate::line::{Peer, Splitter};
+use crate::line::{LineLimits, Peer, Splitter};
 
 /// Pending connections the kernel may queue (it caps this at `net.core.somaxconn`): enough for
 /// a thousand clients connecting at once.
@@ -126,7 +126,7 @@ pub async fn accept_loop<L: Listener>(listener: L, emit: Emitter, opts: SourceOp
                         }
                         continue;
                     }
-                    conns.spawn(connection(conn, peer, emit.clone(), opts.max_line_bytes));
+                    conns.spawn(connection(conn, peer, emit.clone(), opts.lines.clone()));
                 }
                 Err(e) if is_out_of_resources(&e) => {
                     if !std::mem::replace(&mut starved, true) {
@@ -170,9 +170,9 @@ impl Drop for Open {
 
 /// Reads one connection's lines until it closes. While it is idle it holds no buffer: reading
 /// waits for the socket to be readable first.
-async fn connection(mut conn: impl Conn, peer: Option<Peer>, emit: Emitter, max_line_bytes: usize) {
+async fn connection(mut conn: impl Conn, peer: Option<Peer>, emit: Emitter, limits: LineLimits) {
     let _open = Open::new(&emit.status);
-    let mut lines = Splitter::new(max_line_bytes);
+    let mut lines = limits.splitter();
     let mut framing = Framing::Detect(Vec::new());
     loop {
         if conn.readable().await.is_err() {

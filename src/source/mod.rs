@@ -31,6 +31,8 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 
+use crate::line::LineLimits;
+
 pub use spec::{Host, Initial, ListenAddr, SourceKind, SourceSpec, SpecError};
 pub use stream::{Detached, Emitter, SourceEvent, SourceStatus, SourceStream};
 
@@ -41,8 +43,8 @@ pub struct SourceOptions {
     pub initial: Initial,
     /// Keep following after the current end (false for `--no-follow`).
     pub follow: bool,
-    /// The longest line kept whole; longer ones are cut into pieces.
-    pub max_line_bytes: usize,
+    /// The longest line kept whole, and the budget all unfinished lines share.
+    pub lines: LineLimits,
     /// Open connections per listener.
     pub max_connections: usize,
     /// A file's source ends once the file is deleted (files found by a glob), instead of
@@ -163,7 +165,7 @@ mod tests {
         SourceOptions {
             initial: Initial::Last(10),
             follow: true,
-            max_line_bytes: 1024,
+            lines: LineLimits { max_line_bytes: 1024, pending: Default::default() },
             max_connections: 8,
             end_when_gone: false,
             allow: Arc::new([]),

@@ -10,21 +10,21 @@ use std::path::PathBuf;
 
 use super::{Emitter, SourceEvent, SourceOptions, SourceStream};
 use crate::line::Arrival;
-use crate::line::Splitter;
+use crate::line::LineLimits;
 
 /// Starts reading standard input.
 pub fn open(opts: &SourceOptions) -> SourceStream {
-    let max = opts.max_line_bytes;
+    let limits = opts.lines.clone();
     spawn("mux-tail stdin", move |emit| {
-        pump(rustix::stdio::stdin(), max, &emit);
+        pump(rustix::stdio::stdin(), &limits, &emit);
     })
 }
 
 /// Starts reading a FIFO or character device at `path` (opening a FIFO waits for a writer).
 pub fn open_path(path: PathBuf, opts: &SourceOptions) -> SourceStream {
-    let max = opts.max_line_bytes;
+    let limits = opts.lines.clone();
     spawn("mux-tail pipe", move |emit| match File::open(&path) {
-        Ok(file) => pump(file.as_fd(), max, &emit),
+        Ok(file) => pump(file.as_fd(), &limits, &emit),
         Err(e) => {
             let _ = emit.blocking_send(SourceEvent::Failed(format!("cannot open: {e}")));
         }
@@ -44,8 +44,8 @@ fn spawn(name: &str, body: impl FnOnce(Emitter) + Send + 'static) -> SourceStrea
 }
 
 /// Reads `fd` to its end, sending lines; stops early when the stream is dropped.
-fn pump(fd: BorrowedFd<'_>, max_line_bytes: usize, emit: &Emitter) {
-    let mut lines = Splitter::new(max_line_bytes);
+fn pump(fd: BorrowedFd<'_>, limits: &LineLimits, emit: &Emitter) {
+    let mut lines = limits.splitter();
     loop {
         match lines.read_from(fd, None, None) {
             Ok(0) => break,

@@ -13,7 +13,7 @@ use tokio::net::UdpSocket;
 use super::allow::allowed;
 use super::listener::refuse;
 use super::{SourceOptions, SourceStream};
-use crate::line::{Peer, Splitter};
+use crate::line::Peer;
 
 /// The receive buffer asked for (the kernel caps it at `net.core.rmem_max`).
 const RECV_BUFFER: usize = 4 << 20;
@@ -27,7 +27,7 @@ pub fn open(addr: SocketAddr, opts: &SourceOptions) -> anyhow::Result<SourceStre
     let _ = rustix::net::sockopt::set_socket_recv_buffer_size(&std_socket, RECV_BUFFER);
     let socket = UdpSocket::from_std(std_socket)?;
     let local = socket.local_addr()?;
-    let max = opts.max_line_bytes;
+    let limits = opts.lines.clone();
     let allow = opts.allow.clone();
     Ok(SourceStream::spawn(move |emit| async move {
         if addr.port() == 0 {
@@ -52,7 +52,7 @@ pub fn open(addr: SocketAddr, opts: &SourceOptions) -> anyhow::Result<SourceStre
                     peer
                 }
             };
-            let mut lines = Splitter::new(max);
+            let mut lines = limits.splitter();
             lines.push(&buf[..n]);
             for batch in [lines.take_batch(), lines.finish()].into_iter().flatten() {
                 if emit.lines(batch, Some(&peer)).await.is_err() {

@@ -63,6 +63,60 @@ fn a_100_mb_line_and_a_stream_of_nul_bytes_keep_memory_bounded() {
 }
 
 #[test]
+fn a_hundred_unfinished_megabyte_lines_share_one_budget_and_lose_nothing() {
+    let env = TestEnv::new();
+    let (mut child, stderr) = env.cmd().args(["--no-label", "tcp:0"]).spawn_stdout_unread();
+    let port = crate::util::listening_port(&stderr, "tcp:0");
+    let mut stdout = child.stdout.take().unwrap();
+    let (clients, size) = (100, 1 << 20);
+    let (done, counted) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let (mut x, mut other) = (0usize, 0usize);
+        let mut buf = vec![0; 1 << 16];
+        loop {
+            let n = stdout.read(&mut buf).unwrap();
+            for &b in &buf[..n] {
+                match b {
+                    b'x' => x += 1,
+                    b'\n' => {}
+                    _ => other += 1,
+                }
+            }
+            if n == 0 || x >= clients * size {
+                let _ = done.send((x, other));
+                return;
+            }
+        }
+    });
+    // A hundred senders, each a 1 MiB line without its end, all held open.
+    let sent = Arc::new(AtomicUsize::new(0));
+    let conns: Vec<_> = (0..clients)
+        .map(|_| {
+            let sent = sent.clone();
+            thread::spawn(move || {
+                let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+                s.write_all(&vec![b'x'; size]).unwrap();
+                sent.fetch_add(1, Ordering::SeqCst);
+                s
+            })
+        })
+        .collect();
+    wait_until("every sender to have written its line", || sent.load(Ordering::SeqCst) == clients);
+    let conns: Vec<TcpStream> = conns.into_iter().map(|h| h.join().unwrap()).collect();
+    stderr.wait_for("the note on the budget", |b| contains(b, b"--max-pending-bytes"));
+    let rss = crate::util::peak_rss_kib(child.id());
+    drop(conns);
+    let (x, other) = counted.recv_timeout(Duration::from_secs(60)).expect("all the bytes");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!((x, other), (clients * size, 0), "every byte once, nothing else");
+    // Without the budget the lines alone are 100 MiB.
+    assert!(rss < 64 * 1024, "peak RSS {rss} KiB: the 16 MiB budget plus overhead");
+    let notes = String::from_utf8_lossy(&stderr.bytes()).matches("max-pending-bytes").count();
+    assert_eq!(notes, 1, "one note for the source, not one per piece");
+}
+
+#[test]
 fn a_stalled_reader_loses_nothing_and_memory_stays_flat() {
     let env = TestEnv::new();
     let (mut child, stderr) = env.cmd().args(["--no-label", "tcp:0"]).spawn_stdout_unread();
