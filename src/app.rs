@@ -39,9 +39,10 @@ pub fn run(config: Config) -> anyhow::Result<ExitCode> {
             Mux::new(config.source_opts.clone(), mode, config.filters, config.ignore_case);
         mux.set_stdin_tty(config.stdin_tty);
         mux.set_counting(config.count);
-        mux.attach_all(config.sources).await?;
+        // The writer's descriptors first: sources may take every one that is left.
         let renderer = render::Renderer::new(config.style, config.layout, config.highlight);
         let output = output::start(renderer, status_line, prompt_tty)?;
+        mux.attach_all(config.sources).await?;
         let (commands, received) = mpsc::channel(COMMAND_QUEUE);
         if let Some(tty) = tty {
             keys::start(tty, commands, mux.keys());
@@ -71,7 +72,7 @@ fn raise_fd_limit(sources: usize) {
         if sources as u64 + OWN > max {
             messages::error(&format!(
                 "{sources} sources, but at most {max} open files are allowed (ulimit -Hn): \
-                 not every source can be opened"
+                 the others wait until descriptors free up"
             ));
         }
     }

@@ -14,6 +14,10 @@ impl Mux {
     /// cannot start. Must run in the runtime.
     pub async fn attach_all(&mut self, specs: Vec<SourceSpec>) -> anyhow::Result<()> {
         let opts = self.opts.clone();
+        if opts.follow {
+            // inotify's descriptor before the sources': they may take every one that is left.
+            self.watch.start();
+        }
         for spec in specs {
             let spec = source::locate(spec, self.resolver).await?;
             self.attach(spec, &opts)?;

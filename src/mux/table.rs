@@ -249,6 +249,9 @@ impl Table {
         for (id, s) in self.rows() {
             let state = match s.state {
                 State::Following if s.muted => "muted",
+                State::Following if s.status.no_descriptor.load(Ordering::Relaxed) => {
+                    "waiting (no descriptors)"
+                }
                 State::Following if s.status.waiting.load(Ordering::Relaxed) => "waiting",
                 State::Following => "following",
                 State::Ended => "ended",

@@ -16,6 +16,9 @@
 //!   until a new file appears; either way the follower waits for the name to come back.
 //!
 //! Reads are plain `pread`s on the runtime thread: regular files answer from the page cache.
+//!
+//! A file that cannot be opened for want of descriptors waits (see [`super::fds`]) and is opened
+//! as soon as one may be free; its `-n` applies then, as if it had been opened at start.
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -27,6 +30,7 @@ use std::sync::atomic::Ordering;
 
 use anyhow::bail;
 
+use super::fds::{self, Starved};
 use super::watch::{DirWatch, PollReason, Subscription};
 use super::{stdin, Detached, Emitter, Initial, SourceOptions, SourceStream};
 use crate::line::{LineLimits, Splitter};
@@ -53,9 +57,11 @@ pub fn open(path: &Path, opts: &SourceOptions, watch: &DirWatch) -> anyhow::Resu
             // The start position is fixed now: every line appended from here on is shown.
             let pos = start_offset(&file, meta.len(), opts.initial)
                 .map_err(|e| anyhow::anyhow!("cannot read: {e}"))?;
-            Some((file, meta, pos))
+            First::Open(file, meta, pos)
         }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => First::Missing,
+        // Opened once a descriptor is free.
+        Err(e) if fds::exhausted(&e) => First::NoDescriptor,
         Err(e) => bail!("cannot open: {e}"),
     };
     let path = path.to_path_buf();
@@ -75,10 +81,22 @@ pub fn open(path: &Path, opts: &SourceOptions, watch: &DirWatch) -> anyhow::Resu
             missing_noted: false,
             open_error: None,
             poll_noted: None,
+            starved: None,
+            initial: None,
         };
-        let _ = follower.run(first, opts.follow).await;
+        let _ = follower.run(first, &opts).await;
     });
     Ok(stream.with_catch_up())
+}
+
+/// What opening a file at start found.
+enum First {
+    /// The file, its metadata and where reading starts.
+    Open(File, std::fs::Metadata, u64),
+    /// No file at the name.
+    Missing,
+    /// No descriptor left to open it with.
+    NoDescriptor,
 }
 
 /// The file currently read.
@@ -135,28 +153,38 @@ struct Follower {
     /// The last "cannot open" said.
     open_error: Option<String>,
     poll_noted: Option<PollReason>,
+    /// Waiting for a descriptor to open the file with.
+    starved: Option<Starved>,
+    /// Where the next open starts reading, when it is the file's first (it could not be
+    /// opened at start); later files at the name are read from their first line.
+    initial: Option<Initial>,
+}
+
+impl Drop for Current {
+    fn drop(&mut self) {
+        fds::released();
+    }
 }
 
 impl Follower {
-    async fn run(
-        &mut self,
-        first: Option<(File, std::fs::Metadata, u64)>,
-        follow: bool,
-    ) -> Result<(), Detached> {
+    async fn run(&mut self, first: First, opts: &SourceOptions) -> Result<(), Detached> {
+        let follow = opts.follow;
         match first {
-            Some((file, meta, pos)) => {
+            First::Open(file, meta, pos) => {
                 self.cur = Some(self.current(file, &meta, pos));
                 self.track_symlink();
             }
+            // Tried again now that its turn has come; it waits if there is still none.
+            First::NoDescriptor => self.initial = Some(opts.initial),
             // A glob's file that went before it could be opened.
-            None if self.end_when_gone => return Ok(()),
-            None if follow => {
+            First::Missing if self.end_when_gone => return Ok(()),
+            First::Missing if follow => {
                 self.track_symlink();
                 self.emit.status.waiting.store(true, Ordering::Relaxed);
                 self.note("no such file; waiting for it to appear").await?;
                 self.missing_noted = true;
             }
-            None => {
+            First::Missing => {
                 let msg = "cannot open: no such file".to_string();
                 return self.emit.send(super::SourceEvent::Failed(msg)).await;
             }
@@ -164,6 +192,11 @@ impl Follower {
         let mut caught_up = false;
         loop {
             self.check().await?;
+            if self.starved.is_some() && self.sub.is_none() {
+                // --no-follow: this file's turn waits for a descriptor.
+                fds::freed().await;
+                continue;
+            }
             if !std::mem::replace(&mut caught_up, true) {
                 self.emit.send(super::SourceEvent::CaughtUp).await?;
             }
@@ -177,15 +210,52 @@ impl Follower {
             let poll = sub.poll_reason();
             if poll.is_some() && poll != self.poll_noted {
                 self.poll_noted = poll;
-                let why = match poll {
-                    Some(PollReason::RemoteFs) => "on a remote file system",
-                    _ => "no inotify watch available",
-                };
                 let secs = super::watch::POLL_INTERVAL.as_secs();
-                self.note(format!("{why}; checking every {secs}s")).await?;
+                let why = match poll {
+                    Some(PollReason::RemoteFs) => Some(format!("on a remote file system; checking every {secs}s")),
+                    _ => super::watch::first_without_watch().then(|| format!(
+                        "no inotify watch available; checking every {secs}s (and so for every other file without one, not noted)"
+                    )),
+                };
+                if let Some(why) = why {
+                    self.note(why).await?;
+                }
             }
-            sub.changed().await;
+            if self.starved.is_some() {
+                tokio::select! {
+                    _ = sub.changed() => {}
+                    _ = fds::freed() => {}
+                }
+            } else {
+                sub.changed().await;
+            }
         }
+    }
+
+    /// Counts this file as waiting for a descriptor; the first of an episode says so.
+    async fn starve(&mut self) -> Result<(), Detached> {
+        if self.starved.is_some() {
+            return Ok(());
+        }
+        let starved = Starved::start();
+        let tell = starved.tell();
+        self.starved = Some(starved);
+        self.emit.status.waiting.store(true, Ordering::Relaxed);
+        self.emit.status.no_descriptor.store(true, Ordering::Relaxed);
+        if tell {
+            self.note(fds::note()).await?;
+        }
+        Ok(())
+    }
+
+    /// The file could be opened: no longer starved; the last of an episode says it is over.
+    async fn fed(&mut self) -> Result<(), Detached> {
+        let Some(starved) = self.starved.take() else { return Ok(()) };
+        self.emit.status.no_descriptor.store(false, Ordering::Relaxed);
+        if starved.release() {
+            self.note(fds::OVER).await?;
+        }
+        Ok(())
     }
 
     fn current(&self, file: File, meta: &std::fs::Metadata, pos: u64) -> Current {
@@ -213,12 +283,17 @@ impl Follower {
             }
             let name = std::fs::metadata(&self.path).ok().filter(|m| m.is_file());
             let Some(cur) = &self.cur else {
+                // A file that was there all along, waiting for a descriptor, did not appear.
+                let appeared = self.starved.is_none() && self.initial.is_none();
                 match self.open_name().await? {
                     Some(new) => {
                         self.cur = Some(new);
-                        self.note("appeared; following it").await?;
+                        if appeared {
+                            self.note("appeared; following it").await?;
+                        }
                         continue;
                     }
+                    None if self.starved.is_some() => {}
                     None if name.is_none() => self.note_missing().await?,
                     None => {}
                 }
@@ -318,7 +393,15 @@ impl Follower {
     async fn open_name(&mut self) -> Result<Option<Current>, Detached> {
         let file = match File::open(&self.path) {
             Ok(file) => file,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                // Nothing to open: not waiting for a descriptor, but for the file.
+                self.fed().await?;
+                return Ok(None);
+            }
+            Err(e) if fds::exhausted(&e) => {
+                self.starve().await?;
+                return Ok(None);
+            }
             Err(e) => {
                 // Said once, until the file can be opened again.
                 let msg = format!("cannot open: {e}");
@@ -334,9 +417,14 @@ impl Follower {
         if !meta.is_file() {
             return Ok(None);
         }
+        self.fed().await?;
         self.missing_noted = false;
         self.emit.status.waiting.store(false, Ordering::Relaxed);
-        let new = self.current(file, &meta, 0);
+        let pos = match self.initial.take() {
+            Some(initial) => start_offset(&file, meta.len(), initial).unwrap_or(0),
+            None => 0,
+        };
+        let new = self.current(file, &meta, pos);
         self.track_symlink();
         Ok(Some(new))
     }

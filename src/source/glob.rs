@@ -13,7 +13,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use super::watch::DirWatch;
-use super::{SourceEvent, SourceOptions, SourceStream};
+use super::{fds, SourceEvent, SourceOptions, SourceStream};
 
 /// A parsed glob.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,12 +66,17 @@ impl Pattern {
     /// The regular files matching now, sorted, as paths written like the pattern
     /// (`logs/app.log`).
     pub fn scan(&self) -> Vec<PathBuf> {
-        self.scan_files().into_iter().map(|(path, _)| path).collect()
+        self.scan_files().unwrap_or_default().into_iter().map(|(path, _)| path).collect()
     }
 
-    /// [`Pattern::scan`], with each file's (device, inode).
-    fn scan_files(&self) -> Vec<(PathBuf, (u64, u64))> {
-        let Ok(entries) = std::fs::read_dir(self.dir()) else { return Vec::new() };
+    /// [`Pattern::scan`], with each file's (device, inode); an error when the directory could
+    /// not be read.
+    fn scan_files(&self) -> std::io::Result<Vec<(PathBuf, (u64, u64))>> {
+        let entries = match std::fs::read_dir(self.dir()) {
+            Ok(entries) => entries,
+            Err(e) if fds::exhausted(&e) => return Err(e),
+            Err(_) => return Ok(Vec::new()),
+        };
         let mut found: Vec<_> = entries
             .flatten()
             .filter(|e| self.matches(e.file_name().as_bytes()))
@@ -83,7 +88,7 @@ impl Pattern {
             })
             .collect();
         found.sort();
-        found
+        Ok(found)
     }
 }
 
@@ -108,8 +113,30 @@ pub fn open(pattern: Pattern, watch: &DirWatch, opts: &SourceOptions) -> SourceS
         // reported, so that a directory of ten thousand files is not reported again after
         // every change in it.
         let mut known: HashMap<PathBuf, (u64, u64)> = HashMap::new();
+        let mut starved = None;
         loop {
-            let found = pattern.scan_files();
+            let found = match pattern.scan_files() {
+                Ok(found) => found,
+                Err(_) => {
+                    // No descriptor to read the directory with: look again once one is free.
+                    if starved.is_none()
+                        && starved.insert(fds::Starved::start()).tell()
+                        && emit.note(fds::note()).await.is_err()
+                    {
+                        return;
+                    }
+                    tokio::select! {
+                        _ = sub.changed() => {}
+                        _ = fds::freed() => {}
+                    }
+                    continue;
+                }
+            };
+            if starved.take().is_some_and(fds::Starved::release)
+                && emit.note(fds::OVER).await.is_err()
+            {
+                return;
+            }
             for (path, id) in &found {
                 if known.get(path) != Some(id)
                     && emit.send(SourceEvent::Found(path.clone())).await.is_err()

@@ -22,7 +22,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::task::JoinSet;
 
 use super::allow::allowed;
-use super::{Emitter, SourceOptions, SourceStatus};
+use super::{fds, Emitter, SourceOptions, SourceStatus};
 use crate::line::{LineLimits, Peer, Splitter};
 
 /// Pending connections the kernel may queue (it caps this at `net.core.somaxconn`): enough for
@@ -106,12 +106,13 @@ pub async fn refuse(
 pub async fn accept_loop<L: Listener>(listener: L, emit: Emitter, opts: SourceOptions) {
     let mut conns = JoinSet::new();
     let max_connections = opts.max_connections;
-    let mut starved = false;
+    // Waiting for descriptors to accept with (see `fds`).
+    let mut starved: Option<fds::Starved> = None;
     loop {
         tokio::select! {
             res = listener.accept() => match res {
                 Ok((conn, peer, ip)) => {
-                    starved = false;
+                    starved = None;
                     let refusal = if ip.is_some_and(|ip| !allowed(&opts.allow, ip)) {
                         Some("not in --allow".to_string())
                     } else if conns.len() >= max_connections {
@@ -129,14 +130,16 @@ pub async fn accept_loop<L: Listener>(listener: L, emit: Emitter, opts: SourceOp
                     conns.spawn(connection(conn, peer, emit.clone(), opts.lines.clone()));
                 }
                 Err(e) if is_out_of_resources(&e) => {
-                    if !std::mem::replace(&mut starved, true) {
+                    if starved.is_none() {
+                        starved = Some(fds::Starved::start());
                         let msg = format!("cannot accept connections: {e}; waiting for some to close");
                         if emit.note(msg).await.is_err() {
                             return;
                         }
                     }
                     // Connections stay queued in the backlog; try again once fds may be free.
-                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                    // (Any of mux-tail's own closes ends the pause early.)
+                    let _ = tokio::time::timeout(ACCEPT_BACKOFF, fds::freed()).await;
                 }
                 // A connection that failed before it was accepted concerns only that client.
                 Err(_) => {}
@@ -165,6 +168,7 @@ impl Open {
 impl Drop for Open {
     fn drop(&mut self) {
         self.0.connections.fetch_sub(1, Ordering::Relaxed);
+        fds::released();
     }
 }
 

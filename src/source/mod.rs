@@ -11,6 +11,7 @@
 pub mod allow;
 pub mod cleanup;
 pub mod cmd;
+pub mod fds;
 pub mod file;
 pub mod glob;
 pub mod listener;

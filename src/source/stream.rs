@@ -45,6 +45,8 @@ pub enum SourceEvent {
 pub struct SourceStatus {
     /// A file that does not exist (or cannot be opened) right now.
     pub waiting: AtomicBool,
+    /// A file waiting for a descriptor to open it with.
+    pub no_descriptor: AtomicBool,
     /// Open connections of a listener.
     pub connections: AtomicUsize,
     /// Connections (or datagrams) refused: over the limit, or from a peer not allowed.

@@ -117,6 +117,34 @@ fn a_hundred_unfinished_megabyte_lines_share_one_budget_and_lose_nothing() {
 }
 
 #[test]
+fn files_beyond_the_descriptor_limit_wait_and_are_opened_as_descriptors_free_up() {
+    let env = TestEnv::new();
+    std::fs::create_dir(env.path("logs")).unwrap();
+    let name = |i: usize| format!("logs/f{i:03}.log");
+    for i in 1..=150 {
+        env.write(&name(i), format!("first line of {i:03}\n"));
+    }
+    let run = env.cmd().fd_limit(100).args(["--no-label", "-n", "1", "logs/*.log"]).spawn();
+    run.stderr.wait_for("the note", |b| contains(b, b"out of file descriptors (limit 100)"));
+    // Some files are open and shown; the others wait (none is dropped, nothing ends).
+    run.wait_stdout("first line of 001");
+    let shown = || run.stdout_string().matches("first line of").count();
+    assert!(shown() < 150, "at most 100 descriptors, yet {} files shown", shown());
+    // Deleting files closes them: the waiting ones take their descriptors.
+    for i in 1..=70 {
+        std::fs::remove_file(env.path(&name(i))).unwrap();
+    }
+    run.stderr.wait_for("the end of the episode", |b| contains(b, b"descriptors free again"));
+    wait_until("every file's line", || shown() == 150);
+    // And a file that waited is followed like any other.
+    env.append(&name(150), "a later line of 150\n");
+    run.wait_stdout("a later line of 150\n");
+    let notes = run.stderr_string();
+    assert_eq!(notes.matches("out of file descriptors").count(), 1, "one note: {notes}");
+    assert!(!notes.contains("inotify"), "inotify set up before the files: {notes}");
+}
+
+#[test]
 fn a_stalled_reader_loses_nothing_and_memory_stays_flat() {
     let env = TestEnv::new();
     let (mut child, stderr) = env.cmd().args(["--no-label", "tcp:0"]).spawn_stdout_unread();

@@ -22,10 +22,18 @@ struct OnTerminal {
 
 impl OnTerminal {
     fn start(env: &TestEnv, args: &[&str]) -> OnTerminal {
+        Self::start_limited(env, args, None)
+    }
+
+    /// [`OnTerminal::start`] with at most `fds` open files.
+    fn start_limited(env: &TestEnv, args: &[&str], fds: Option<u64>) -> OnTerminal {
         let pty = Pty::new(120, 40);
         let before = pty.termios();
         let mut cmd = pty.command(env);
         cmd.args(args).env("NO_COLOR", "1").stderr(Stdio::piped());
+        if let Some(n) = fds {
+            crate::util::limit_fds(&mut cmd, n);
+        }
         let mut child = pty.spawn(cmd);
         let stderr = Collected::from_pipe(child.stderr.take().unwrap());
         let t = OnTerminal { pty, child, stderr, before };
@@ -182,6 +190,19 @@ fn attach_a_file_and_a_listener_and_refuse_a_bad_spec() {
     t.keys("l");
     t.wait_screen("   3  net                      following");
     assert!(!t.screen().contains("   4  "), "a bad spec adds nothing");
+}
+
+#[test]
+fn the_list_shows_files_waiting_for_descriptors() {
+    let env = TestEnv::new();
+    for i in 0..120 {
+        env.write(&format!("f{i:03}.log"), "x\n");
+    }
+    let t = OnTerminal::start_limited(&env, &["f*.log"], Some(100));
+    t.stderr.wait_for("the note", |b| contains(b, b"out of file descriptors (limit 100)"));
+    t.wait_list_row("waiting (no descriptors)");
+    // A file that got its descriptor is following.
+    t.wait_list_row("f000.log                 following");
 }
 
 #[test]

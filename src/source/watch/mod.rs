@@ -38,6 +38,13 @@ pub enum PollReason {
     NoWatch,
 }
 
+/// Whether nobody said yet that a file is polled for want of a watch: said once for all
+/// files (ten thousand files past the watch limit are one note).
+pub fn first_without_watch() -> bool {
+    static SAID: AtomicBool = AtomicBool::new(false);
+    !SAID.swap(true, Ordering::Relaxed)
+}
+
 impl PollReason {
     fn code(reason: Option<PollReason>) -> u8 {
         match reason {
@@ -126,6 +133,12 @@ pub struct Subscription {
 }
 
 impl DirWatch {
+    /// Sets up inotify now, before sources take descriptors (otherwise it starts with the first
+    /// subscription).
+    pub fn start(&self) {
+        self.shared.manager();
+    }
+
     /// Subscribes to changes of the file at `path` (which need not exist).
     pub fn subscribe(&self, path: &Path) -> Subscription {
         let mut sub =
@@ -235,17 +248,23 @@ impl Drop for Subscription {
 
 impl Shared {
     fn request(self: &Arc<Self>, req: Request) {
-        let sender = self.manager.get_or_init(|| {
+        // The manager lives as long as the process.
+        let _ = lock(self.manager()).send(req);
+    }
+
+    /// The manager thread's queue, starting it (and inotify) on first use.
+    fn manager(self: &Arc<Self>) -> &Mutex<mpsc::Sender<Request>> {
+        self.manager.get_or_init(|| {
             let (tx, rx) = mpsc::channel();
-            let shared = self.clone();
+            // inotify is set up here, on the caller's thread, so that it exists once this
+            // returns.
+            let manager = Manager::new(self.clone());
             std::thread::Builder::new()
                 .name("mux-tail watch".into())
-                .spawn(move || Manager::new(shared).run(rx))
+                .spawn(move || manager.run(rx))
                 .expect("cannot start the watch thread");
             Mutex::new(tx)
-        });
-        // The manager lives as long as the process.
-        let _ = lock(sender).send(req);
+        })
     }
 
     /// Called on notify's thread for every event.

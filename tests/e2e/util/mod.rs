@@ -85,7 +85,26 @@ pub struct Cmd {
     stdin: Option<Vec<u8>>,
 }
 
+/// Makes `cmd` start with at most `n` open files (soft and hard limit, as `prlimit --nofile=n`).
+pub fn limit_fds(cmd: &mut Command, n: u64) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: setrlimit is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(move || {
+            let limit = rustix::process::Rlimit { current: Some(n), maximum: Some(n) };
+            rustix::process::setrlimit(rustix::process::Resource::Nofile, limit)?;
+            Ok(())
+        });
+    }
+}
+
 impl Cmd {
+    /// Starts mux-tail with at most `n` open files.
+    pub fn fd_limit(mut self, n: u64) -> Cmd {
+        limit_fds(&mut self.command, n);
+        self
+    }
+
     pub fn arg(mut self, arg: impl AsRef<std::ffi::OsStr>) -> Cmd {
         self.command.arg(arg);
         self
