@@ -51,6 +51,19 @@ pub enum Out {
     Suspend(tokio::sync::oneshot::Sender<()>),
     /// Put the status line back.
     Resume,
+    /// Several messages at once, in order (one hand-off for many files' first lines).
+    Many(Vec<Out>),
+}
+
+impl Out {
+    /// Bytes of lines the message carries (about what it holds in memory).
+    pub fn line_bytes(&self) -> usize {
+        match self {
+            Out::Lines(_, lines) => lines.batch.data_len(),
+            Out::Many(all) => all.iter().map(Out::line_bytes).sum(),
+            _ => 0,
+        }
+    }
 }
 
 /// How the output ended.
@@ -178,6 +191,14 @@ impl Writer {
             Out::Source(id, label, spec) => self.renderer.add_source(id, &label, &spec),
             Out::Forget(id) => self.renderer.remove_source(id),
             Out::Lines(id, lines) => self.renderer.render(id, &lines, buf),
+            Out::Many(all) => {
+                for msg in all {
+                    self.handle(msg, out)?;
+                    if self.buf.len() >= WRITE_SIZE {
+                        self.flush(out)?;
+                    }
+                }
+            }
             Out::Count(id, n) => self.renderer.count(id, n, buf),
             Out::Info(lines) => {
                 for line in lines {

@@ -54,6 +54,11 @@ impl Batch {
         self.lines.iter().map(move |&[s, e]| &self.data[s as usize..e as usize])
     }
 
+    /// The size of the buffer the lines share.
+    pub fn data_len(&self) -> usize {
+        self.data.len()
+    }
+
     /// The number of content bytes in all lines (line endings not counted).
     pub fn content_bytes(&self) -> usize {
         self.lines.iter().map(|&[s, e]| (e - s) as usize).sum()
@@ -79,6 +84,8 @@ pub struct Splitter {
     /// The budget all unfinished lines share, and how much of it this splitter holds.
     budget: Budget,
     accounted: usize,
+    /// The last read filled all the room it was given.
+    filled: bool,
 }
 
 impl Splitter {
@@ -98,6 +105,7 @@ impl Splitter {
             read_size: MIN_READ,
             budget,
             accounted: 0,
+            filled: false,
         }
     }
 
@@ -184,10 +192,17 @@ impl Splitter {
             // Nothing came: an idle input holds no buffer.
             self.buf = BytesMut::new();
         }
-        if n == room {
+        self.filled = n == room;
+        if self.filled {
             self.read_size = (self.read_size * 2).min(MAX_READ);
         }
         Ok(n)
+    }
+
+    /// Whether the last [`Splitter::read_from`] filled the room it had: a read of a regular
+    /// file that did not has reached the end of the file as it is now.
+    pub fn filled(&self) -> bool {
+        self.filled
     }
 
     /// The last `n` bytes held (just read, before [`Splitter::take_batch`] takes them).

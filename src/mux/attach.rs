@@ -41,25 +41,27 @@ impl Mux {
             _ => opts.clone(),
         };
         let opts = &opts;
-        let id = self.insert(spec, opts, None)?;
-        for path in found {
-            self.attach_found(id, path, opts)?;
-        }
-        Ok(id)
-    }
-
-    /// Opens `spec` and puts it in the table; a file that is followed already (under another
-    /// path, or found by a glob too) is followed once, under its first label, with a note.
-    fn insert(
-        &mut self,
-        spec: SourceSpec,
-        opts: &SourceOptions,
-        parent: Option<SourceId>,
-    ) -> anyhow::Result<SourceId> {
         let key = match &spec.kind {
             SourceKind::File(path) => Some(FileKey::of(path)),
             _ => None,
         };
+        let id = self.insert(spec, key, opts, None)?;
+        for (path, (dev, ino)) in found {
+            self.attach_found(id, path, FileKey::Inode(dev, ino), opts)?;
+        }
+        Ok(id)
+    }
+
+    /// Opens `spec` and puts it in the table; a file (`key`: which one it is) that is followed
+    /// already (under another path, or found by a glob too) is followed once, under its first
+    /// label, with a note.
+    fn insert(
+        &mut self,
+        spec: SourceSpec,
+        key: Option<FileKey>,
+        opts: &SourceOptions,
+        parent: Option<SourceId>,
+    ) -> anyhow::Result<SourceId> {
         if let Some(key) = &key {
             if let Some(first) = self.table.same_file(key) {
                 // A glob finding its own file again says nothing.
@@ -90,6 +92,7 @@ impl Mux {
         &mut self,
         glob: SourceId,
         path: PathBuf,
+        key: FileKey,
         opts: &SourceOptions,
     ) -> anyhow::Result<()> {
         let g = &self.table.row(glob).spec;
@@ -99,7 +102,7 @@ impl Mux {
         let spec =
             SourceSpec { label, spec: file, labelled: g.labelled, kind: SourceKind::File(path) };
         let opts = SourceOptions { end_when_gone: true, ..opts.clone() };
-        self.insert(spec, &opts, Some(glob))?;
+        self.insert(spec, Some(key), &opts, Some(glob))?;
         Ok(())
     }
 

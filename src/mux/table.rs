@@ -134,11 +134,18 @@ impl Table {
     /// Lets the next queued file start once the one starting has caught up.
     fn admit(&mut self) {
         if self.starting.is_none() {
-            if let Some((id, stream)) = self.queued.pop_front() {
+            if let Some((id, mut stream)) = self.queued.pop_front() {
+                // Started at once: its first lines are read while the loop is still busy.
+                stream.start();
                 self.map.insert(id, stream);
                 self.starting = Some(id);
             }
         }
+    }
+
+    /// Whether files are still reading what was there when they started.
+    pub fn catching_up(&self) -> bool {
+        self.starting.is_some() || !self.queued.is_empty()
     }
 
     /// Source `id` has read what was there when it started (or ended, or went).

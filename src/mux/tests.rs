@@ -50,8 +50,8 @@ fn start(
     let (end_tx, end) = mpsc::unbounded_channel();
     let (seen_tx, seen) = mpsc::unbounded_channel();
     tokio::spawn(async move {
-        while let Some(msg) = rx.recv().await {
-            let texts = match msg {
+        fn texts(msg: Out) -> Vec<String> {
+            match msg {
                 Out::Lines(id, lines) => lines
                     .batch
                     .iter()
@@ -59,9 +59,12 @@ fn start(
                     .collect(),
                 Out::Stderr(lines) => lines,
                 Out::Forget(id) => vec![format!("forget {id}")],
+                Out::Many(all) => all.into_iter().flat_map(texts).collect(),
                 other => vec![format!("{other:?}")],
-            };
-            for text in texts {
+            }
+        }
+        while let Some(msg) = rx.recv().await {
+            for text in texts(msg) {
                 let _ = seen_tx.send(text);
             }
         }

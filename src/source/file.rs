@@ -39,10 +39,35 @@ use crate::line::{LineLimits, Splitter};
 const MAX_NEXT: usize = 8;
 
 /// Checks `path` and starts following it.
+///
+/// Under `--no-follow`, a file is opened when its turn comes (files are read one after
+/// another): ten thousand files take one descriptor at a time, as with `tail`. A file named on
+/// the command line is looked at now, so that a directory or a missing file is said at once.
 pub fn open(path: &Path, opts: &SourceOptions, watch: &DirWatch) -> anyhow::Result<SourceStream> {
+    let first = if opts.follow {
+        open_now(path, opts)?
+    } else if opts.end_when_gone {
+        // A glob's file: the glob saw a regular file there.
+        First::Later
+    } else {
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.is_dir() => bail!("is a directory"),
+            Ok(meta) if meta.file_type().is_fifo() || meta.file_type().is_char_device() => {
+                return Ok(stdin::open_path(path.to_path_buf(), opts));
+            }
+            Ok(_) => First::Later,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => First::Missing,
+            Err(e) => bail!("cannot open: {e}"),
+        }
+    };
+    Ok(spawn(path, opts, watch, first))
+}
+
+/// Opens `path` now.
+fn open_now(path: &Path, opts: &SourceOptions) -> anyhow::Result<First> {
     // Non-blocking, so that opening a FIFO does not wait for a writer.
     let opened = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path);
-    let first = match opened {
+    Ok(match opened {
         Ok(file) => {
             let meta = file.metadata()?;
             let kind = meta.file_type();
@@ -52,18 +77,25 @@ pub fn open(path: &Path, opts: &SourceOptions, watch: &DirWatch) -> anyhow::Resu
             if kind.is_fifo() || kind.is_char_device() {
                 // A pipe or a device has no name to follow and no end to seek to: read it
                 // through.
-                return Ok(stdin::open_path(path.to_path_buf(), opts));
+                return Ok(First::Device);
             }
             // The start position is fixed now: every line appended from here on is shown.
-            let pos = start_offset(&file, meta.len(), opts.initial)
+            let start = start_offset(&file, meta.len(), opts.initial)
                 .map_err(|e| anyhow::anyhow!("cannot read: {e}"))?;
-            First::Open(file, meta, pos)
+            First::Open(file, Opened::of(&meta), start)
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => First::Missing,
         // Opened once a descriptor is free.
         Err(e) if fds::exhausted(&e) => First::NoDescriptor,
         Err(e) => bail!("cannot open: {e}"),
-    };
+    })
+}
+
+/// The stream following `path`, from what opening it found.
+fn spawn(path: &Path, opts: &SourceOptions, watch: &DirWatch, first: First) -> SourceStream {
+    if let First::Device = first {
+        return stdin::open_path(path.to_path_buf(), opts);
+    }
     let path = path.to_path_buf();
     let opts = opts.clone();
     let watch = watch.clone();
@@ -86,17 +118,34 @@ pub fn open(path: &Path, opts: &SourceOptions, watch: &DirWatch) -> anyhow::Resu
         };
         let _ = follower.run(first, &opts).await;
     });
-    Ok(stream.with_catch_up())
+    stream.with_catch_up()
 }
 
 /// What opening a file at start found.
 enum First {
-    /// The file, its metadata and where reading starts.
-    Open(File, std::fs::Metadata, u64),
+    /// The file, what it was when opened and where reading starts.
+    Open(File, Opened, Start),
     /// No file at the name.
     Missing,
     /// No descriptor left to open it with.
     NoDescriptor,
+    /// A pipe or a device: read through, not followed.
+    Device,
+    /// Opened when its turn comes (`--no-follow`).
+    Later,
+}
+
+/// What a file was when it was opened: its (device, inode) and size.
+#[derive(Clone, Copy, Debug)]
+struct Opened {
+    id: (u64, u64),
+    len: u64,
+}
+
+impl Opened {
+    fn of(meta: &std::fs::Metadata) -> Opened {
+        Opened { id: (meta.dev(), meta.ino()), len: meta.len() }
+    }
 }
 
 /// The file currently read.
@@ -111,6 +160,10 @@ struct Current {
     /// How much there was to read when the file was opened: the first read takes no more room
     /// than that (ten thousand small files need not each hold a full buffer).
     first_read: Option<u64>,
+    /// The size of the file when it was opened.
+    size: u64,
+    /// The end of the file is known to be reached: the next read would find nothing.
+    at_end: bool,
 }
 
 /// How many of the last bytes read are checked against the file.
@@ -169,13 +222,31 @@ impl Drop for Current {
 impl Follower {
     async fn run(&mut self, first: First, opts: &SourceOptions) -> Result<(), Detached> {
         let follow = opts.follow;
+        let first = match first {
+            // Its turn has come.
+            First::Later => match open_now(&self.path, opts) {
+                Ok(first) => first,
+                Err(e) => {
+                    return self.emit.send(super::SourceEvent::Failed(format!("{e:#}"))).await
+                }
+            },
+            first => first,
+        };
         match first {
-            First::Open(file, meta, pos) => {
-                self.cur = Some(self.current(file, &meta, pos));
+            First::Open(file, opened, start) => {
+                let mut cur = self.current(file, opened, start);
+                // Without --no-follow, a look at the end still comes: what was written before
+                // the watch was set up must be read.
+                cur.at_end &= !follow;
+                self.cur = Some(cur);
                 self.track_symlink();
             }
             // Tried again now that its turn has come; it waits if there is still none.
             First::NoDescriptor => self.initial = Some(opts.initial),
+            First::Later | First::Device => {
+                let msg = "not a regular file any more".to_string();
+                return self.emit.send(super::SourceEvent::Failed(msg)).await;
+            }
             // A glob's file that went before it could be opened.
             First::Missing if self.end_when_gone => return Ok(()),
             First::Missing if follow => {
@@ -204,8 +275,10 @@ impl Follower {
                 return Ok(());
             }
             let Some(sub) = &self.sub else {
-                // --no-follow: the current end is the end.
-                return self.end_current().await;
+                // --no-follow: the current end is the end (just read to).
+                self.flush_partial().await?;
+                self.cur = None;
+                return Ok(());
             };
             let poll = sub.poll_reason();
             if poll.is_some() && poll != self.poll_noted {
@@ -258,27 +331,38 @@ impl Follower {
         Ok(())
     }
 
-    fn current(&self, file: File, meta: &std::fs::Metadata, pos: u64) -> Current {
-        Current {
+    /// The file to read, from `start` (its bytes already read go first).
+    fn current(&self, file: File, opened: Opened, start: Start) -> Current {
+        let pos = start.pos + start.read.len() as u64;
+        let mut cur = Current {
             file,
-            id: (meta.dev(), meta.ino()),
+            id: opened.id,
             pos,
             lines: self.limits.splitter(),
             seen: Vec::new(),
-            first_read: Some(meta.len().saturating_sub(pos)),
-        }
+            first_read: Some(opened.len.saturating_sub(pos)),
+            size: opened.len,
+            at_end: !start.read.is_empty() && pos >= opened.len,
+        };
+        cur.lines.push(&start.read);
+        cur.remember(start.read.len());
+        cur
     }
 
     /// Reads what there is to read and follows the name to a new file when it moved on.
     async fn check(&mut self) -> Result<(), Detached> {
         loop {
-            if self.cur.as_ref().is_some_and(Current::rewritten) {
+            if self.sub.is_some() && self.cur.as_ref().is_some_and(Current::rewritten) {
                 self.truncated().await?;
             }
             if self.cur.is_some() {
                 if let Err(e) = self.read_current().await? {
                     self.note(format!("read error: {e}")).await?;
                     self.end_current().await?;
+                }
+                if self.sub.is_none() {
+                    // --no-follow: read to the end, whatever happens to the name.
+                    return Ok(());
                 }
             }
             let name = std::fs::metadata(&self.path).ok().filter(|m| m.is_file());
@@ -373,6 +457,13 @@ impl Follower {
             let Some(cur) = &mut self.cur else {
                 return Ok(Ok(()));
             };
+            if let Some(batch) = cur.lines.take_batch() {
+                self.emit.lines(batch, None).await?;
+                continue;
+            }
+            if std::mem::take(&mut cur.at_end) {
+                return Ok(Ok(()));
+            }
             let expect = cur.first_read.take();
             let n = match cur.lines.read_from(cur.file.as_fd(), Some(cur.pos), expect) {
                 Ok(n) => n,
@@ -383,9 +474,8 @@ impl Follower {
             }
             cur.pos += n as u64;
             cur.remember(n);
-            if let Some(batch) = cur.lines.take_batch() {
-                self.emit.lines(batch, None).await?;
-            }
+            // A short read past the size the file had is its end: no read just to hear so.
+            cur.at_end = !cur.lines.filled() && cur.pos >= cur.size;
         }
     }
 
@@ -420,11 +510,11 @@ impl Follower {
         self.fed().await?;
         self.missing_noted = false;
         self.emit.status.waiting.store(false, Ordering::Relaxed);
-        let pos = match self.initial.take() {
-            Some(initial) => start_offset(&file, meta.len(), initial).unwrap_or(0),
-            None => 0,
+        let start = match self.initial.take() {
+            Some(initial) => start_offset(&file, meta.len(), initial).unwrap_or_default(),
+            None => Start::default(),
         };
-        let new = self.current(file, &meta, pos);
+        let new = self.current(file, Opened::of(&meta), start);
         self.track_symlink();
         Ok(Some(new))
     }
@@ -490,13 +580,27 @@ fn link_target(path: &Path) -> Option<PathBuf> {
     None
 }
 
+/// Where reading a file starts, and the bytes from there that finding it read already.
+#[derive(Debug, Default)]
+struct Start {
+    pos: u64,
+    /// The file's bytes from `pos` on (to its end as it was), when finding `pos` read them.
+    read: Vec<u8>,
+}
+
+impl Start {
+    fn at(pos: u64) -> Start {
+        Start { pos, read: Vec::new() }
+    }
+}
+
 /// Where reading starts in a file of `size` bytes for `-n`.
-fn start_offset(file: &File, size: u64, initial: Initial) -> io::Result<u64> {
+fn start_offset(file: &File, size: u64, initial: Initial) -> io::Result<Start> {
     const BLOCK: u64 = 64 * 1024;
     let mut buf = vec![0u8; BLOCK.min(size) as usize];
     match initial {
-        Initial::Last(0) => Ok(size),
-        Initial::From(n) if n <= 1 => Ok(0),
+        Initial::Last(0) => Ok(Start::at(size)),
+        Initial::From(n) if n <= 1 => Ok(Start::at(0)),
         Initial::Last(n) => {
             // The n-th `\n` before the end (not counting one that ends the file) ends the line
             // before the ones to show.
@@ -514,12 +618,18 @@ fn start_offset(file: &File, size: u64, initial: Initial) -> io::Result<u64> {
                 for i in memchr::memrchr_iter(b'\n', chunk) {
                     found += 1;
                     if found == n {
-                        return Ok(start + i as u64 + 1);
+                        let pos = start + i as u64 + 1;
+                        // In the last block, the lines to show are read already.
+                        let read = match end == size {
+                            true => buf[(pos - start) as usize..(end - start) as usize].to_vec(),
+                            false => Vec::new(),
+                        };
+                        return Ok(Start { pos, read });
                     }
                 }
                 end = start;
             }
-            Ok(0)
+            Ok(Start::at(0))
         }
         Initial::From(n) => {
             // Skip n - 1 lines.
@@ -531,12 +641,12 @@ fn start_offset(file: &File, size: u64, initial: Initial) -> io::Result<u64> {
                 for i in memchr::memchr_iter(b'\n', &buf[..len]) {
                     skipped += 1;
                     if skipped == n - 1 {
-                        return Ok(pos + i as u64 + 1);
+                        return Ok(Start::at(pos + i as u64 + 1));
                     }
                 }
                 pos += len as u64;
             }
-            Ok(size)
+            Ok(Start::at(size))
         }
     }
 }
@@ -553,7 +663,10 @@ mod tests {
     fn offset(content: &[u8], initial: Initial) -> u64 {
         let mut f = tempfile();
         f.write_all(content).unwrap();
-        start_offset(&f, content.len() as u64, initial).unwrap()
+        let start = start_offset(&f, content.len() as u64, initial).unwrap();
+        let at = start.pos as usize;
+        assert!(start.read.is_empty() || start.read == content[at..], "what was read is the rest");
+        start.pos
     }
 
     fn tempfile() -> File {

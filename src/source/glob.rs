@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{DirEntryExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 use super::watch::DirWatch;
@@ -64,16 +64,17 @@ impl Pattern {
     }
 
     /// The regular files matching now, sorted, as paths written like the pattern
-    /// (`logs/app.log`).
-    pub fn scan(&self) -> Vec<PathBuf> {
-        self.scan_files().unwrap_or_default().into_iter().map(|(path, _)| path).collect()
+    /// (`logs/app.log`), each with its (device, inode).
+    pub fn scan(&self) -> Vec<(PathBuf, (u64, u64))> {
+        self.scan_files().unwrap_or_default()
     }
 
-    /// [`Pattern::scan`], with each file's (device, inode); an error when the directory could
-    /// not be read.
+    /// [`Pattern::scan`]; an error when the directory could not be read for want of
+    /// descriptors.
     fn scan_files(&self) -> std::io::Result<Vec<(PathBuf, (u64, u64))>> {
-        let entries = match std::fs::read_dir(self.dir()) {
-            Ok(entries) => entries,
+        let dir = self.dir();
+        let (entries, dev) = match std::fs::read_dir(dir).and_then(|e| Ok((e, dir.metadata()?))) {
+            Ok((entries, meta)) => (entries, meta.dev()),
             Err(e) if fds::exhausted(&e) => return Err(e),
             Err(_) => return Ok(Vec::new()),
         };
@@ -81,10 +82,20 @@ impl Pattern {
             .flatten()
             .filter(|e| self.matches(e.file_name().as_bytes()))
             .filter_map(|e| {
-                let meta = std::fs::metadata(e.path()).ok().filter(|m| m.is_file())?;
+                // The directory entry tells a plain file and its inode without a stat (a file
+                // system mounted on an entry would be a directory, never a match); anything
+                // else (a symlink, a type the file system does not tell) is looked at.
+                let id = match e.file_type() {
+                    Ok(t) if t.is_file() => (dev, e.ino()),
+                    Ok(t) if t.is_dir() => return None,
+                    _ => std::fs::metadata(e.path())
+                        .ok()
+                        .filter(|m| m.is_file())
+                        .map(|m| (m.dev(), m.ino()))?,
+                };
                 let mut path = std::ffi::OsString::from(&self.prefix);
                 path.push(e.file_name());
-                Some((PathBuf::from(path), (meta.dev(), meta.ino())))
+                Some((PathBuf::from(path), id))
             })
             .collect();
         found.sort();
@@ -139,7 +150,7 @@ pub fn open(pattern: Pattern, watch: &DirWatch, opts: &SourceOptions) -> SourceS
             }
             for (path, id) in &found {
                 if known.get(path) != Some(id)
-                    && emit.send(SourceEvent::Found(path.clone())).await.is_err()
+                    && emit.send(SourceEvent::Found(Box::new((path.clone(), *id)))).await.is_err()
                 {
                     return;
                 }

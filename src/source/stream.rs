@@ -31,9 +31,9 @@ pub enum SourceEvent {
     Note(String),
     /// The source failed and ends; the message says why.
     Failed(String),
-    /// A glob found a matching file (the mux follows it as a source of its own, unless it
-    /// already does).
-    Found(PathBuf),
+    /// A glob found a matching file, with its (device, inode) (the mux follows it as a source
+    /// of its own, unless it already does). Boxed: events are kept small.
+    Found(Box<(PathBuf, (u64, u64))>),
     /// A file has read what was there when it started (its first lines are out).
     CaughtUp,
     /// The source's input ended (the stream's last event).
@@ -102,11 +102,13 @@ impl Emitter {
 
 /// The stream of one source's events; dropping it stops the source.
 pub struct SourceStream {
-    rx: mpsc::Receiver<SourceEvent>,
+    /// The receiving end; made when the producer starts.
+    rx: Option<mpsc::Receiver<SourceEvent>>,
     task: Option<JoinHandle<()>>,
     /// Starts the producer: kept until the stream is first polled, so that a source waiting
-    /// for its turn (a file behind the others at start) costs no task and no future yet.
-    start: Option<Box<dyn FnOnce() -> JoinHandle<()> + Send>>,
+    /// for its turn (a file behind the others at start) costs no task, no future and no
+    /// channel yet.
+    start: Option<Box<dyn FnOnce(Emitter) -> JoinHandle<()> + Send>>,
     ended: bool,
     status: Arc<SourceStatus>,
     /// The source says `CaughtUp` once its first lines are out.
@@ -121,7 +123,7 @@ impl SourceStream {
         let (tx, rx) = mpsc::channel(CHANNEL_EVENTS);
         let status = Arc::<SourceStatus>::default();
         let stream = SourceStream {
-            rx,
+            rx: Some(rx),
             task: None,
             start: None,
             ended: false,
@@ -138,9 +140,24 @@ impl SourceStream {
     where
         F: std::future::Future<Output = ()> + Send + 'static,
     {
-        let (emit, mut stream) = Self::channel();
-        stream.start = Some(Box::new(move || tokio::spawn(producer(emit))));
-        stream
+        SourceStream {
+            rx: None,
+            task: None,
+            start: Some(Box::new(move |emit| tokio::spawn(producer(emit)))),
+            ended: false,
+            status: Arc::default(),
+            catches_up: false,
+            waiting: None,
+        }
+    }
+
+    /// Starts the producer now rather than at the first poll (a file whose turn has come).
+    pub fn start(&mut self) {
+        if let Some(start) = self.start.take() {
+            let (tx, rx) = mpsc::channel(CHANNEL_EVENTS);
+            self.rx = Some(rx);
+            self.task = Some(start(Emitter { tx, status: self.status.clone() }));
+        }
     }
 
     /// Stops the source and waits until everything it held (files, listeners, connections) is
@@ -182,34 +199,34 @@ impl Drop for SourceStream {
 impl Stream for SourceStream {
     type Item = SourceEvent;
 
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<SourceEvent>> {
-        if self.ended {
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<SourceEvent>> {
+        let this = self.get_mut();
+        if this.ended {
             return Poll::Ready(None);
         }
-        if let Some(start) = self.start.take() {
-            self.task = Some(start());
-        }
+        this.start();
+        let rx = this.rx.as_mut().expect("a started stream has its channel");
         // The map polls every idle source for each event of a busy one. An idle source whose
         // channel is still empty and open still has this very waker registered (only a send or
         // the close takes it), so it can answer at once.
-        if self.waiting.as_ref().is_some_and(|w| w.will_wake(cx.waker()))
-            && self.rx.is_empty()
-            && !self.rx.is_closed()
+        if this.waiting.as_ref().is_some_and(|w| w.will_wake(cx.waker()))
+            && rx.is_empty()
+            && !rx.is_closed()
         {
             return Poll::Pending;
         }
-        match self.rx.poll_recv(cx) {
+        match rx.poll_recv(cx) {
             Poll::Ready(None) => {
                 // Every sender is gone: the producer finished.
-                self.ended = true;
+                this.ended = true;
                 Poll::Ready(Some(SourceEvent::Ended))
             }
             Poll::Pending => {
-                self.waiting = Some(cx.waker().clone());
+                this.waiting = Some(cx.waker().clone());
                 Poll::Pending
             }
             ready => {
-                self.waiting = None;
+                this.waiting = None;
                 ready
             }
         }

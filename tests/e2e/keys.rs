@@ -419,9 +419,15 @@ fn status_line_is_laid_out_again_when_the_terminal_is_resized() {
 #[test]
 fn detaching_a_command_ends_its_whole_process_group() {
     let env = TestEnv::new();
+    // A second source keeps mux-tail running once the command is detached: what it writes just
+    // before it ends could be lost in the terminal's hang-up.
+    env.write("other.log", "");
     let t = OnTerminal::start(
         &env,
-        &["cmd:sleep 1000 & echo $$ $! > pids.tmp; mv pids.tmp pids; echo started; sleep 1001"],
+        &[
+            "cmd:sleep 1000 & echo $$ $! > pids.tmp; mv pids.tmp pids; echo started; sleep 1001",
+            "other.log",
+        ],
     );
     t.wait_screen("started\r\n");
     let pids: Vec<i32> = std::fs::read_to_string(env.path("pids"))
