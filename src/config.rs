@@ -194,6 +194,7 @@ impl Config {
                 end_when_gone: false,
                 allow: args.allow.into(),
                 glob_empty: false,
+                glob_ended: None,
             },
             style: Style { label: !args.no_label, color, terminal: env.stdout_tty },
             keys,

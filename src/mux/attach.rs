@@ -37,7 +37,12 @@ impl Mux {
             _ => Vec::new(),
         };
         let opts = match &spec.kind {
-            SourceKind::Glob(_) => SourceOptions { glob_empty: found.is_empty(), ..opts.clone() },
+            // The glob and its files share what tells it that one of them ended.
+            SourceKind::Glob(_) => SourceOptions {
+                glob_empty: found.is_empty(),
+                glob_ended: Some(Default::default()),
+                ..opts.clone()
+            },
             _ => opts.clone(),
         };
         let opts = &opts;

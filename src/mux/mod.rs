@@ -1,4 +1,5 @@
-//! The mux: every source's stream in one `StreamMap`, one loop, tagged batches out.
+//! The mux: every source's stream in one map ([`streams`], keyed by source id), one loop,
+//! tagged batches out.
 //!
 //! The loop selects over signals, the end of the output, commands (keys), look-ups of sources
 //! being attached, and the map of sources. Lines become [`Out`] messages queued for the writer;
@@ -11,6 +12,7 @@
 mod attach;
 pub mod feedback;
 pub mod hold;
+mod streams;
 pub mod table;
 
 use std::collections::VecDeque;
@@ -300,10 +302,14 @@ impl Mux {
                 self.update_status();
             }
             SourceEvent::Found(found) => {
-                let (path, file) = *found;
+                let source::Found { path, id: (dev, ino), glob } = *found;
                 // Files appearing later are read from their first line.
-                let opts = SourceOptions { initial: Initial::From(1), ..self.opts.clone() };
-                if let Err(e) = self.attach_found(id, path, FileKey::Inode(file.0, file.1), &opts) {
+                let opts = SourceOptions {
+                    initial: Initial::From(1),
+                    glob_ended: Some(glob),
+                    ..self.opts.clone()
+                };
+                if let Err(e) = self.attach_found(id, path, FileKey::Inode(dev, ino), &opts) {
                     self.feedback.note(&format!("{e:#}"), &mut self.pending);
                 }
                 self.update_status();

@@ -1,4 +1,4 @@
-//! The source table: every source's row (label, state, counters) beside the `StreamMap` of their
+//! The source table: every source's row (label, state, counters) beside the map of their
 //! streams, and the order in which files start.
 //!
 //! Keys of the map are small `Copy` ids: a source's index in the table (its number is one
@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use tokio_stream::StreamMap;
+use super::streams::Streams;
 
 use crate::render::safe;
 use crate::source::{SourceKind, SourceSpec, SourceStatus, SourceStream};
@@ -80,7 +80,7 @@ pub struct Row {
 #[derive(Default)]
 pub struct Table {
     /// The streams of sources being followed.
-    pub map: StreamMap<SourceId, SourceStream>,
+    pub map: Streams<SourceStream>,
     rows: Vec<Row>,
     /// Files waiting to start, in order.
     queued: VecDeque<(SourceId, SourceStream)>,
@@ -179,7 +179,7 @@ impl Table {
 
     /// Drops every stream: each source stops and closes what it holds.
     pub fn close_all(&mut self) {
-        self.map = StreamMap::new();
+        self.map = Streams::new();
         self.queued.clear();
     }
 

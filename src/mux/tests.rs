@@ -22,6 +22,7 @@ fn options(follow: bool) -> SourceOptions {
         end_when_gone: false,
         allow: Arc::new([]),
         glob_empty: false,
+        glob_ended: None,
     }
 }
 

@@ -101,6 +101,7 @@ fn spawn(path: &Path, opts: &SourceOptions, watch: &DirWatch, first: First) -> S
     let watch = watch.clone();
     let stream = SourceStream::spawn(move |emit| async move {
         let sub = opts.follow.then(|| watch.subscribe(&path));
+        let glob = opts.glob_ended.clone().map(|glob| (glob, path.clone()));
         let mut follower = Follower {
             path,
             limits: opts.lines.clone(),
@@ -117,6 +118,12 @@ fn spawn(path: &Path, opts: &SourceOptions, watch: &DirWatch, first: First) -> S
             initial: None,
         };
         let _ = follower.run(first, &opts).await;
+        // The source's end comes first (its events go with the follower), then the glob looks
+        // at the name again: a file made again there is a new source.
+        drop(follower);
+        if let Some((glob, path)) = glob {
+            glob.ended(path);
+        }
     });
     stream.with_catch_up()
 }

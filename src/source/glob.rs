@@ -13,7 +13,7 @@ use std::os::unix::fs::{DirEntryExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 use super::watch::DirWatch;
-use super::{fds, SourceEvent, SourceOptions, SourceStream};
+use super::{fds, Found, SourceEvent, SourceOptions, SourceStream};
 
 /// A parsed glob.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -103,12 +103,32 @@ impl Pattern {
     }
 }
 
+/// The files of a glob whose sources ended, to be looked at again: a file deleted and made again
+/// at once may get its inode number back, and then no scan alone could tell it is new.
+#[derive(Debug, Default)]
+pub struct Ended {
+    paths: std::sync::Mutex<Vec<PathBuf>>,
+    notify: tokio::sync::Notify,
+}
+
+impl Ended {
+    /// The source of the glob's file at `path` ended.
+    pub fn ended(&self, path: PathBuf) {
+        self.paths.lock().unwrap_or_else(|e| e.into_inner()).push(path);
+        self.notify.notify_one();
+    }
+
+    fn take(&self) -> Vec<PathBuf> {
+        std::mem::take(&mut *self.paths.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
 /// Starts watching the glob's directory; every scan's matches are sent as `Found`. Without
 /// `follow`, the files there now are all there is: the source ends at once (failed, as a missing
 /// file does, when there were none).
 pub fn open(pattern: Pattern, watch: &DirWatch, opts: &SourceOptions) -> SourceStream {
     let watch = watch.clone();
-    let (follow, empty) = (opts.follow, opts.glob_empty);
+    let (follow, empty, glob_ended) = (opts.follow, opts.glob_empty, opts.glob_ended.clone());
     SourceStream::spawn(move |emit| async move {
         if !follow {
             if empty {
@@ -124,8 +144,12 @@ pub fn open(pattern: Pattern, watch: &DirWatch, opts: &SourceOptions) -> SourceS
         // reported, so that a directory of ten thousand files is not reported again after
         // every change in it.
         let mut known: HashMap<PathBuf, (u64, u64)> = HashMap::new();
+        let ended = glob_ended.unwrap_or_default();
         let mut starved = None;
         loop {
+            for path in ended.take() {
+                known.remove(&path);
+            }
             let found = match pattern.scan_files() {
                 Ok(found) => found,
                 Err(_) => {
@@ -149,14 +173,18 @@ pub fn open(pattern: Pattern, watch: &DirWatch, opts: &SourceOptions) -> SourceS
                 return;
             }
             for (path, id) in &found {
+                let found = Found { path: path.clone(), id: *id, glob: ended.clone() };
                 if known.get(path) != Some(id)
-                    && emit.send(SourceEvent::Found(Box::new((path.clone(), *id)))).await.is_err()
+                    && emit.send(SourceEvent::Found(Box::new(found))).await.is_err()
                 {
                     return;
                 }
             }
             known = found.into_iter().collect();
-            sub.changed().await;
+            tokio::select! {
+                _ = sub.changed() => {}
+                _ = ended.notify.notified() => {}
+            }
         }
     })
 }

@@ -35,7 +35,7 @@ use anyhow::Context as _;
 use crate::line::LineLimits;
 
 pub use spec::{Host, Initial, ListenAddr, SourceKind, SourceSpec, SpecError};
-pub use stream::{Detached, Emitter, SourceEvent, SourceStatus, SourceStream};
+pub use stream::{Detached, Emitter, Found, SourceEvent, SourceStatus, SourceStream};
 
 /// Options every source honours.
 #[derive(Clone, Debug)]
@@ -55,6 +55,8 @@ pub struct SourceOptions {
     pub allow: Arc<[allow::Cidr]>,
     /// A glob matched no file when it was opened (it says so, and fails under --no-follow).
     pub glob_empty: bool,
+    /// A glob's file: the glob to tell when its source ends.
+    pub glob_ended: Option<Arc<glob::Ended>>,
 }
 
 /// A pending host name look-up.
@@ -171,6 +173,7 @@ mod tests {
             end_when_gone: false,
             allow: Arc::new([]),
             glob_empty: false,
+            glob_ended: None,
         }
     }
 }

@@ -31,13 +31,23 @@ pub enum SourceEvent {
     Note(String),
     /// The source failed and ends; the message says why.
     Failed(String),
-    /// A glob found a matching file, with its (device, inode) (the mux follows it as a source
-    /// of its own, unless it already does). Boxed: events are kept small.
-    Found(Box<(PathBuf, (u64, u64))>),
+    /// A glob found a matching file (the mux follows it as a source of its own, unless it
+    /// already does). Boxed: events are kept small.
+    Found(Box<Found>),
     /// A file has read what was there when it started (its first lines are out).
     CaughtUp,
     /// The source's input ended (the stream's last event).
     Ended,
+}
+
+/// A file a glob found.
+#[derive(Debug)]
+pub struct Found {
+    pub path: PathBuf,
+    /// Its (device, inode).
+    pub id: (u64, u64),
+    /// Told when the file's source ends.
+    pub glob: Arc<super::glob::Ended>,
 }
 
 /// Live facts about a source, kept up to date by its producer and read by the list key (`l`).
@@ -113,8 +123,6 @@ pub struct SourceStream {
     status: Arc<SourceStatus>,
     /// The source says `CaughtUp` once its first lines are out.
     catches_up: bool,
-    /// The waker registered with the channel by the last poll that found it empty.
-    waiting: Option<std::task::Waker>,
 }
 
 impl SourceStream {
@@ -129,7 +137,6 @@ impl SourceStream {
             ended: false,
             status: status.clone(),
             catches_up: false,
-            waiting: None,
         };
         (Emitter { tx, status }, stream)
     }
@@ -147,7 +154,6 @@ impl SourceStream {
             ended: false,
             status: Arc::default(),
             catches_up: false,
-            waiting: None,
         }
     }
 
@@ -206,29 +212,13 @@ impl Stream for SourceStream {
         }
         this.start();
         let rx = this.rx.as_mut().expect("a started stream has its channel");
-        // The map polls every idle source for each event of a busy one. An idle source whose
-        // channel is still empty and open still has this very waker registered (only a send or
-        // the close takes it), so it can answer at once.
-        if this.waiting.as_ref().is_some_and(|w| w.will_wake(cx.waker()))
-            && rx.is_empty()
-            && !rx.is_closed()
-        {
-            return Poll::Pending;
-        }
         match rx.poll_recv(cx) {
             Poll::Ready(None) => {
                 // Every sender is gone: the producer finished.
                 this.ended = true;
                 Poll::Ready(Some(SourceEvent::Ended))
             }
-            Poll::Pending => {
-                this.waiting = Some(cx.waker().clone());
-                Poll::Pending
-            }
-            ready => {
-                this.waiting = None;
-                ready
-            }
+            other => other,
         }
     }
 }
