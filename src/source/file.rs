@@ -269,46 +269,67 @@ impl Follower {
         }
         let mut caught_up = false;
         loop {
-            self.check().await?;
-            if self.starved.is_some() && self.sub.is_none() {
-                // --no-follow: this file's turn waits for a descriptor.
-                fds::freed().await;
-                continue;
-            }
-            if !std::mem::replace(&mut caught_up, true) {
-                self.emit.send(super::SourceEvent::CaughtUp).await?;
-            }
-            if self.gone {
+            // Boxed, as is every rarely taken wait: a file waiting for its next change then
+            // holds only this task's small state (ten thousand files wait).
+            if !Box::pin(self.step(&mut caught_up)).await? {
                 return Ok(());
             }
-            let Some(sub) = &self.sub else {
-                // --no-follow: the current end is the end (just read to).
-                self.flush_partial().await?;
-                self.cur = None;
-                return Ok(());
+            match &self.sub {
+                Some(sub) if self.starved.is_none() => sub.changed().await,
+                _ => Box::pin(self.wait_for_descriptor()).await,
+            }
+        }
+    }
+
+    /// Looks at the file and says what there is to say; false once the source ends.
+    async fn step(&mut self, caught_up: &mut bool) -> Result<bool, Detached> {
+        self.check().await?;
+        if self.starved.is_some() && self.sub.is_none() {
+            // --no-follow: this file's turn waits for a descriptor.
+            return Ok(true);
+        }
+        if !std::mem::replace(caught_up, true) {
+            self.emit.send(super::SourceEvent::CaughtUp).await?;
+        }
+        if self.gone {
+            return Ok(false);
+        }
+        let Some(sub) = &self.sub else {
+            // --no-follow: the current end is the end (just read to).
+            self.flush_partial().await?;
+            self.cur = None;
+            return Ok(false);
+        };
+        let poll = sub.poll_reason();
+        if poll.is_some() && poll != self.poll_noted {
+            self.poll_noted = poll;
+            let secs = super::watch::POLL_INTERVAL.as_secs();
+            let why = match poll {
+                Some(PollReason::RemoteFs) => {
+                    Some(format!("on a remote file system; checking every {secs}s"))
+                }
+                _ => super::watch::first_without_watch().then(|| {
+                    format!(
+                        "no inotify watch available; checking every {secs}s (and so for every \
+                         other file without one, not noted)"
+                    )
+                }),
             };
-            let poll = sub.poll_reason();
-            if poll.is_some() && poll != self.poll_noted {
-                self.poll_noted = poll;
-                let secs = super::watch::POLL_INTERVAL.as_secs();
-                let why = match poll {
-                    Some(PollReason::RemoteFs) => Some(format!("on a remote file system; checking every {secs}s")),
-                    _ => super::watch::first_without_watch().then(|| format!(
-                        "no inotify watch available; checking every {secs}s (and so for every other file without one, not noted)"
-                    )),
-                };
-                if let Some(why) = why {
-                    self.note(why).await?;
-                }
+            if let Some(why) = why {
+                self.note(why).await?;
             }
-            if self.starved.is_some() {
-                tokio::select! {
-                    _ = sub.changed() => {}
-                    _ = fds::freed() => {}
-                }
-            } else {
-                sub.changed().await;
-            }
+        }
+        Ok(true)
+    }
+
+    /// Waits until a descriptor may be free (or, when followed, the file changes).
+    async fn wait_for_descriptor(&self) {
+        match &self.sub {
+            Some(sub) => tokio::select! {
+                _ = sub.changed() => {}
+                _ = fds::freed() => {}
+            },
+            None => fds::freed().await,
         }
     }
 

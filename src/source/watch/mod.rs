@@ -165,9 +165,11 @@ impl Subscription {
     /// Cancel-safe: a hint that arrives while nobody waits is kept for the next call.
     pub async fn changed(&self) {
         if self.poll_reason().is_some() {
+            // Boxed: a timer is large, and ten thousand waiting files mostly need none.
+            let tick = Box::pin(tokio::time::sleep(POLL_INTERVAL));
             tokio::select! {
                 _ = self.hint.notify.notified() => {}
-                _ = tokio::time::sleep(POLL_INTERVAL) => {}
+                _ = tick => {}
             }
         } else {
             self.hint.notify.notified().await;
