@@ -362,3 +362,39 @@ fn a_glob_that_matches_nothing_says_so() {
     env.write("logs/a.log", "first\n");
     run.wait_stdout("[logs/a.log] first\n");
 }
+
+#[test]
+fn a_glob_of_ten_thousand_files_reads_every_one_under_no_follow() {
+    let env = TestEnv::new();
+    fs::create_dir(env.path("many")).unwrap();
+    for i in 0..10_000 {
+        fs::write(env.path(&format!("many/f{i:05}.log")), format!("first\nlast of {i:05}\n"))
+            .unwrap();
+    }
+    // More files than the default soft limit of descriptors, and one descriptor at a time.
+    let mut cmd = env.cmd().args(["--no-label", "--no-follow", "-n", "1", "many/*.log"]);
+    cmd = cmd.fd_limit(256);
+    let done = cmd.run();
+    assert_eq!(done.status.code(), Some(0), "{}", done.stderr);
+    let out = String::from_utf8(done.stdout).unwrap();
+    let want: String = (0..10_000).map(|i| format!("last of {i:05}\n")).collect();
+    assert!(out == want, "every file's last line, in order, once");
+    assert_eq!(done.stderr, "", "nothing to note");
+}
+
+#[test]
+fn ten_thousand_files_appearing_at_once_under_a_glob_are_all_followed() {
+    let env = TestEnv::new();
+    fs::create_dir(env.path("burst")).unwrap();
+    let run = env.cmd().args(["--no-label", "burst/*.log"]).spawn();
+    run.stderr.wait_for("the glob to wait", |b| crate::util::contains(b, b"no matching file yet"));
+    for i in 0..10_000 {
+        fs::write(env.path(&format!("burst/f{i:05}.log")), format!("line of {i:05}\n")).unwrap();
+    }
+    run.stdout.wait_for("every file's line", |b| crate::util::count_lines(b) >= 10_000);
+    let out = run.stdout_string();
+    let mut lines: Vec<&str> = out.lines().collect();
+    lines.sort_unstable();
+    let want: Vec<String> = (0..10_000).map(|i| format!("line of {i:05}")).collect();
+    assert!(lines == want, "each file's line once");
+}
