@@ -554,6 +554,131 @@ def many_clients(work, clients, lines):
     return results
 
 
+def history(work, lines):
+    """Reading a whole file into a pipe (`--no-follow -n +1 | cat`) against `tail -n +1 | cat`:
+    wall time of the pipeline and CPU of the reader, five runs each."""
+    d = tempfile.mkdtemp(dir=work)
+    path = os.path.join(d, "big.log")
+    make_lines(path, b"h", lines)
+    results = {}
+    for name, cmd in [("mux-tail", [BIN, "--keys=never", "--no-follow", "-n", "+1", path]),
+                      ("tail", ["tail", "-n", "+1", path])]:
+        walls, cpus = [], []
+        for _ in range(5):
+            timing = os.path.join(d, "time")
+            start = time.monotonic()
+            subprocess.run(["sh", "-c", '/usr/bin/time -o "$0" -f "%U %S" "$@" | cat > /dev/null', timing, *cmd],
+                           check=True)
+            walls.append(time.monotonic() - start)
+            user, sys_ = map(float, open(timing).read().split()[-2:])
+            cpus.append(user + sys_)
+        results[name] = {"wall": statistics.median(walls), "min": min(walls), "max": max(walls),
+                         "cpu": statistics.median(cpus)}
+    shutil.rmtree(d)
+    return results
+
+
+def burst(work, nfiles):
+    """Files appearing at once under a watched glob: time until every file's line is out."""
+    d = tempfile.mkdtemp(dir=work)
+    os.mkdir(os.path.join(d, "logs"))
+    out_path = os.path.join(d, "out")
+    with open(out_path, "ab") as out:
+        proc = spawn([BIN, "--keys=never", "--no-label", os.path.join(d, "logs", "*.log")], out)
+    time.sleep(0.5)
+    start = time.monotonic()
+    for i in range(nfiles):
+        with open(os.path.join(d, "logs", f"f{i:05d}.log"), "w") as w:
+            w.write(f"line of {i}\n")
+    end = start + 60
+    while open(out_path, "rb").read().count(b"\n") < nfiles and time.monotonic() < end:
+        time.sleep(0.01)
+    elapsed = time.monotonic() - start
+    lines = open(out_path, "rb").read().count(b"\n")
+    _, _, rss = stats(group_pids(proc))
+    stop(proc)
+    shutil.rmtree(d)
+    return {"time": elapsed, "lines": lines, "rss": rss}
+
+
+def unfinished(work, clients, size):
+    """Clients that each send a long line without its end and keep the connection open: peak
+    RSS while they hold them, and every byte out once they close (mux-tail against socat)."""
+    results = {}
+    for name in ["mux-tail", "socat"]:
+        port = free_port()
+        d = tempfile.mkdtemp(dir=work)
+        out_path = os.path.join(d, "out")
+        cmd = ([BIN, "--keys=never", "--no-label", f"tcp:{port}"] if name == "mux-tail"
+               else ["socat", "-u", f"TCP-LISTEN:{port},fork,reuseaddr", "STDOUT"])
+        with open(out_path, "ab") as out:
+            proc = spawn(cmd, out)
+        wait_listening(port)
+        conns = []
+        for _ in range(clients):
+            c = socket.create_connection(("127.0.0.1", port))
+            c.sendall(b"x" * size)
+            conns.append(c)
+        time.sleep(1)
+        pids = group_pids(proc)
+        peak = sum(peak_rss(pid) for pid in pids)
+        for c in conns:
+            c.close()
+        end = time.monotonic() + 30
+        want = clients * size
+        while os.path.getsize(out_path) < want and time.monotonic() < end:
+            time.sleep(0.05)
+        data = open(out_path, "rb").read()
+        stop(proc)
+        results[name] = {"rss": peak, "bytes": data.count(b"x"), "expected": want}
+        shutil.rmtree(d)
+    return results
+
+
+def peak_rss(pid):
+    try:
+        for line in open(f"/proc/{pid}/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def few_descriptors(work, nfiles, limit, delete):
+    """A glob of more files than descriptors (`prlimit --nofile`): lines shown at start, and
+    after `delete` of the open files are deleted (mux-tail against tail -F)."""
+    results = {}
+    for name in ["mux-tail", "tail -F"]:
+        d = tempfile.mkdtemp(dir=work)
+        files = [os.path.join(d, f"f{i:03d}.log") for i in range(nfiles)]
+        for f in files:
+            with open(f, "w") as w:
+                w.write(f"first of {os.path.basename(f)}\n")
+        out_path = os.path.join(d, "out")
+        tool = ([BIN, "--keys=never", "--no-label", "-n", "1", os.path.join(d, "*.log")] if name == "mux-tail"
+                else ["tail", "-q", "-n", "1", "-F", *files])
+        with open(out_path, "ab") as out:
+            proc = subprocess.Popen(["prlimit", f"--nofile={limit}", *tool], stdout=out, stderr=subprocess.DEVNULL,
+                                    stdin=subprocess.DEVNULL, preexec_fn=os.setpgrp)
+        count = lambda: open(out_path, "rb").read().count(b"first of")
+        end = time.monotonic() + 5
+        while count() < limit // 2 and time.monotonic() < end:
+            time.sleep(0.05)
+        time.sleep(1)
+        at_start = count()
+        for f in files[:delete]:
+            os.remove(f)
+        end = time.monotonic() + 10
+        while count() < nfiles and time.monotonic() < end:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        results[name] = {"start": at_start, "after": count(), "alive": proc.poll() is None}
+        stop(proc)
+        shutil.rmtree(d)
+    return results
+
+
 # --------------------------------------------------------------------------------------------
 # Report
 
@@ -575,7 +700,7 @@ def integrity(res):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="smaller workloads (a smoke test)")
-    p.add_argument("--only", default="", help="comma-separated: follow,tcp,latency,idle,slow,files,glob,idleconns,clients")
+    p.add_argument("--only", default="", help="comma-separated: follow,tcp,latency,idle,slow,files,glob,idleconns,clients,history,burst,unfinished,fds")
     p.add_argument("--no-build", action="store_true", help="use target/release/mux-tail as it is")
     args = p.parse_args()
     only = set(filter(None, args.only.split(",")))
@@ -665,6 +790,36 @@ def main():
                          f"{m['lines']}/{m['expected']} lines ({m['expected'] - m['lines']} lost); RSS {m['rss'] / 1024:.1f} MB",
                          f"socat: {s['lines']}/{s['expected']} lines ({s['expected'] - s['lines']} lost); RSS {s['rss'] / 1024:.1f} MB",
                          "", "0 lost; RSS ≤ 64 MB"))
+        if want("history"):
+            n = 500_000 if q else 5_000_000
+            r = history(work, n)
+            m, t = r["mux-tail"], r["tail"]
+            rows.append((f"history: --no-follow -n +1 of {n:,} lines ({n * LINE // 1_000_000} MB) into a pipe",
+                         f"wall {m['wall']:.3f} s (min {m['min']:.3f}, max {m['max']:.3f}), CPU {m['cpu']:.3f} s",
+                         f"tail -n +1: wall {t['wall']:.3f} s (min {t['min']:.3f}, max {t['max']:.3f}), CPU {t['cpu']:.3f} s",
+                         f"{ratio(m['wall'], t['wall'])} wall, {ratio(m['cpu'], t['cpu'])} CPU, max/min {m['max'] / m['min']:.2f}",
+                         "≤ 1.0× tail wall, max/min ≤ 1.5, CPU ≤ 1.2×"))
+        if want("burst"):
+            n = 2000 if q else 10000
+            r = burst(work, n)
+            rows.append((f"{n:,} files appearing at once under a watched glob",
+                         f"all {r['lines']:,} shown {r['time']:.2f} s after the first; RSS {r['rss'] / 1024:.1f} MB "
+                         f"({r['rss'] / n:.1f} KB per followed file)",
+                         "—", "", "all within 10 s"))
+        if want("unfinished"):
+            r = unfinished(work, 100, 1 << 20)
+            m, s_ = r["mux-tail"], r["socat"]
+            rows.append(("100 connections each holding a 1 MiB unfinished line",
+                         f"peak RSS {m['rss'] / 1024:.1f} MB; {m['bytes']:,}/{m['expected']:,} bytes out",
+                         f"socat (a process per connection): peak RSS {s_['rss'] / 1024:.1f} MB; {s_['bytes']:,}/{s_['expected']:,} bytes",
+                         ratio(m["rss"], s_["rss"]) + " RSS", "≤ 64 MB, nothing lost"))
+        if want("fds"):
+            r = few_descriptors(work, 150, 100, 70)
+            m, t = r["mux-tail"], r["tail -F"]
+            rows.append(("150-file glob with 100 descriptors (prlimit), then 70 open files deleted",
+                         f"{m['start']} shown at start, {m['after']}/150 after the deletions; running: {m['alive']}",
+                         f"tail -F: {t['start']} at start, {t['after']}/150 after; running: {t['alive']}",
+                         "", "keeps running; all 150 once descriptors free up"))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print()
