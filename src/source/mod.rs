@@ -9,6 +9,7 @@
 //! exists.
 
 pub mod allow;
+pub mod channel;
 pub mod cleanup;
 pub mod cmd;
 pub mod fds;

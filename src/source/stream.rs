@@ -13,14 +13,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_stream::Stream;
 
 use crate::line::{Arrival, Batch, Peer};
 
-/// How many events may wait in one source's channel before its producer pauses.
-const CHANNEL_EVENTS: usize = 4;
+use super::channel;
 
 /// What a source sends to the mux.
 #[derive(Debug)]
@@ -66,7 +64,7 @@ pub struct SourceStatus {
 /// The sending half a producer uses; every send waits while the mux is behind.
 #[derive(Clone)]
 pub struct Emitter {
-    tx: mpsc::Sender<SourceEvent>,
+    tx: channel::Sender<SourceEvent>,
     /// The source's live facts.
     pub status: Arc<SourceStatus>,
 }
@@ -113,7 +111,7 @@ impl Emitter {
 /// The stream of one source's events; dropping it stops the source.
 pub struct SourceStream {
     /// The receiving end; made when the producer starts.
-    rx: Option<mpsc::Receiver<SourceEvent>>,
+    rx: Option<channel::Receiver<SourceEvent>>,
     task: Option<JoinHandle<()>>,
     /// Starts the producer: kept until the stream is first polled, so that a source waiting
     /// for its turn (a file behind the others at start) costs no task, no future and no
@@ -128,7 +126,7 @@ pub struct SourceStream {
 impl SourceStream {
     /// A channel whose sending half feeds the new stream.
     pub fn channel() -> (Emitter, SourceStream) {
-        let (tx, rx) = mpsc::channel(CHANNEL_EVENTS);
+        let (tx, rx) = channel::channel();
         let status = Arc::<SourceStatus>::default();
         let stream = SourceStream {
             rx: Some(rx),
@@ -160,7 +158,7 @@ impl SourceStream {
     /// Starts the producer now rather than at the first poll (a file whose turn has come).
     pub fn start(&mut self) {
         if let Some(start) = self.start.take() {
-            let (tx, rx) = mpsc::channel(CHANNEL_EVENTS);
+            let (tx, rx) = channel::channel();
             self.rx = Some(rx);
             self.task = Some(start(Emitter { tx, status: self.status.clone() }));
         }
