@@ -11,6 +11,7 @@
 
 mod attach;
 pub mod feedback;
+mod handoff;
 pub mod hold;
 mod streams;
 pub mod table;
@@ -40,11 +41,6 @@ use table::{FileKey, SourceId, State, Table};
 
 /// How long the writer may take to write out what it holds when a signal ends the program.
 const SIGNAL_DRAIN: Duration = Duration::from_secs(1);
-
-/// At most this many messages, and about this many bytes of lines, go to the writer in one
-/// hand-off.
-const HANDOFF_MESSAGES: usize = 256;
-const HANDOFF_BYTES: usize = 256 * 1024;
 
 /// Why the loop ended.
 #[derive(Debug, PartialEq, Eq)]
@@ -215,60 +211,6 @@ impl Mux {
         // A Ctrl-C that arrived before now wins over how the loop happened to end.
         let exit = if term::interrupted() { Exit::Signal(libc::SIGINT) } else { exit };
         exit_code(&exit, end, self.failed)
-    }
-
-    /// Whether to gather more before handing lines to the writer: files are reading what was
-    /// there at start, one after another, each with little to say. Their tasks run on this
-    /// thread; giving them a turn first lets many files' first lines go to the writer in one
-    /// hand-off instead of one (and one thread wake-up) each.
-    fn gathering(&self) -> bool {
-        !self.pending.is_empty()
-            && self.table.catching_up()
-            && !self.holding()
-            && self.pending.len() < HANDOFF_MESSAGES
-            && self.pending_bytes < HANDOFF_BYTES
-    }
-
-    /// An event that is ready now, or once the sources' tasks have had a turn, without waiting
-    /// for one.
-    async fn ready_now(&mut self) -> Option<(SourceId, SourceEvent)> {
-        for turn in 0..2 {
-            if turn > 0 {
-                tokio::task::yield_now().await;
-            }
-            let map = &mut self.table.map;
-            let polled = std::future::poll_fn(|cx| {
-                std::task::Poll::Ready(tokio_stream::Stream::poll_next(
-                    std::pin::Pin::new(&mut *map),
-                    cx,
-                ))
-            })
-            .await;
-            match polled {
-                std::task::Poll::Ready(item) => return item,
-                std::task::Poll::Pending => {}
-            }
-        }
-        None
-    }
-
-    /// The next message for the writer: what is pending, several at once when there are.
-    fn handoff(&mut self) -> Out {
-        if self.pending.len() == 1 {
-            self.pending_bytes = 0;
-            return self.pending.pop_front().expect("not empty");
-        }
-        let mut all = Vec::new();
-        let mut bytes = 0;
-        while let Some(msg) = self.pending.front() {
-            if !all.is_empty() && (all.len() >= HANDOFF_MESSAGES || bytes >= HANDOFF_BYTES) {
-                break;
-            }
-            bytes += msg.line_bytes();
-            all.push(self.pending.pop_front().expect("not empty"));
-        }
-        self.pending_bytes -= bytes;
-        Out::Many(all)
     }
 
     fn event(&mut self, id: SourceId, event: SourceEvent) {
