@@ -66,19 +66,14 @@ impl<T> Sender<T> {
     /// Puts `value` in the queue if there is room: `Ok(None)` when it went, `Ok(Some(value))`
     /// when the queue is full.
     fn offer(&self, value: T) -> Result<Option<T>, Closed<T>> {
-        let mut state = self.0.lock();
+        let state = self.0.lock();
         if state.receiver_gone {
             return Err(Closed(value));
         }
         if state.queue.len() >= CAP {
             return Ok(Some(value));
         }
-        state.queue.push_back(value);
-        let receiver = state.receiver.take();
-        drop(state);
-        if let Some(receiver) = receiver {
-            receiver.wake();
-        }
+        push(state, value);
         Ok(None)
     }
 
@@ -117,13 +112,18 @@ impl<T> Sender<T> {
             }
             state = self.0.room_cv.wait(state).unwrap_or_else(|e| e.into_inner());
         }
-        state.queue.push_back(value);
-        let receiver = state.receiver.take();
-        drop(state);
-        if let Some(receiver) = receiver {
-            receiver.wake();
-        }
+        push(state, value);
         Ok(())
+    }
+}
+
+/// Queues `value` (there is room) and wakes the receiver.
+fn push<T>(mut state: MutexGuard<'_, State<T>>, value: T) {
+    state.queue.push_back(value);
+    let receiver = state.receiver.take();
+    drop(state);
+    if let Some(receiver) = receiver {
+        receiver.wake();
     }
 }
 

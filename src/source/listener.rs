@@ -149,10 +149,9 @@ pub async fn accept_loop<L: Listener>(listener: L, emit: Emitter, opts: SourceOp
     }
 }
 
+/// Out of descriptors (see `fds`), or of kernel memory for sockets.
 fn is_out_of_resources(e: &io::Error) -> bool {
-    use rustix::io::Errno;
-    let errno = e.raw_os_error().map(Errno::from_raw_os_error);
-    matches!(errno, Some(Errno::MFILE | Errno::NFILE | Errno::NOBUFS | Errno::NOMEM))
+    fds::exhausted(e) || matches!(e.raw_os_error(), Some(libc::ENOBUFS | libc::ENOMEM))
 }
 
 /// Counts a connection as open for as long as it lives.
