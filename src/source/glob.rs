@@ -154,11 +154,10 @@ pub fn open(pattern: Pattern, watch: &DirWatch, opts: &SourceOptions) -> SourceS
                 Ok(found) => found,
                 Err(_) => {
                     // No descriptor to read the directory with: look again once one is free.
-                    if starved.is_none()
-                        && starved.insert(fds::Starved::start()).tell()
-                        && emit.note(fds::note()).await.is_err()
-                    {
-                        return;
+                    // Said by the files that wait (the glob waits, too, only while they fill
+                    // every descriptor, and would make a note of its own after each episode).
+                    if starved.is_none() {
+                        starved = Some(fds::Starved::start());
                     }
                     tokio::select! {
                         _ = sub.changed() => {}
