@@ -23,7 +23,7 @@ _mux__tail() {
 
     case "${cmd}" in
         mux__tail)
-            opts="-n -f -e -v -w -x -c -i -t -h -V --tail --lines --follow --no-follow --color --no-color --no-label --max-line-bytes --max-pending-bytes --max-connections --allow --keys --grep --exclude --fixed-strings --word-regexp --line-regexp --count --ignore-case --highlight --format --timestamps --json --generate --help --version"
+            opts="-n -f -e -v -w -x -c -i -t -h -V --tail --lines --follow --no-follow --color --no-color --no-label --max-line-bytes --max-pending-bytes --max-connections --allow --keys --grep --exclude --fixed-strings --word-regexp --line-regexp --count --ignore-case --highlight --format --timestamps --json --multiline --multiline-start --multiline-timeout --max-event-lines --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -90,6 +90,22 @@ _mux__tail() {
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o nospace
                     fi
+                    return 0
+                    ;;
+                --multiline)
+                    COMPREPLY=($(compgen -W "java python go indent" -- "${cur}"))
+                    return 0
+                    ;;
+                --multiline-start)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --multiline-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-event-lines)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --generate)

@@ -13,6 +13,13 @@ complete -c mux-tail -s e -l grep -d 'Keep lines matching REGEX (repeatable: any
 complete -c mux-tail -s v -l exclude -d 'Drop lines matching REGEX (repeatable)' -r
 complete -c mux-tail -l highlight -d 'Highlight matches of REGEX when colouring (repeatable)' -r
 complete -c mux-tail -l format -d 'Lay lines out as TEMPLATE: {label} {line} {time} {peer} {source} {stream}' -r -f
+complete -c mux-tail -l multiline -d 'Group lines into events: java, python, go, indent' -r -f -a "java\t'Java and other JVM logs: exceptions, frames, causes'
+python\t'Python: tracebacks, chained ones too'
+go\t'Go: panics and fatal errors with their goroutine stacks'
+indent\t'An indented line continues the one before'"
+complete -c mux-tail -l multiline-start -d 'Group lines into events: a line matching REGEX starts one' -r
+complete -c mux-tail -l multiline-timeout -d 'End an event after this long with no new line for it' -r
+complete -c mux-tail -l max-event-lines -d 'The most lines in one event; beyond, it is cut' -r
 complete -c mux-tail -l generate -d 'Print a man page or completion script, and exit' -r -f -a "man\t'The man page (roff)'
 complete-bash\t'Completions for bash'
 complete-zsh\t'Completions for zsh'

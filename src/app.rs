@@ -39,6 +39,10 @@ pub fn run(config: Config) -> anyhow::Result<ExitCode> {
             Mux::new(config.source_opts.clone(), mode, config.filters, config.ignore_case);
         mux.set_stdin_tty(config.stdin_tty);
         mux.set_counting(config.count);
+        if let Some(m) = config.multiline {
+            let budget = config.source_opts.lines.pending.limit();
+            mux.set_groups(crate::mux::Groups::new(m.rules, m.timeout, budget));
+        }
         // The writer's descriptors first: sources may take every one that is left.
         let renderer = render::Renderer::new(config.style, config.layout, config.highlight);
         let output = output::start(renderer, status_line, prompt_tty)?;

@@ -19,6 +19,7 @@ Examples:
   mux-tail -e error -e warn -v healthcheck a.log    keep errors and warnings, drop noise
   mux-tail --json a.log tcp:9000 | jq .line         one JSON object per line
   mux-tail --format '{time} {label}: {line}' a.log  your own layout
+  mux-tail --multiline java -e Exception app.log    whole stack traces, matched as one
 
 Keys while running: 1-9 mute, d N detach, a attach, p pause, / filter, l list, ? help, q quit.";
 
@@ -236,6 +237,40 @@ pub struct Args {
     #[arg(long)]
     pub json: bool,
 
+    /// Group lines into events: java, python, go, indent.
+    ///
+    /// A stack trace becomes one event with the line that logged it: -e, -v, the / filter,
+    /// mute and --count take events whole (a match on any line shows every line of it), and
+    /// no other source's line is ever written inside one. `java`: indented frames, `Caused by:`,
+    /// `Suppressed:`, `... N more` and an exception right after a log line; `python`: a
+    /// traceback (chained ones too) with its final exception line; `go`: `panic:` or
+    /// `fatal error:` through its goroutine stacks; `indent`: any line starting with a space or
+    /// tab continues the one before. An event ends when the next begins, when its input ends
+    /// (a connection closes, a file is rotated or truncated), or after --multiline-timeout with
+    /// no new line. Events are per source and per connection. Plain output keeps the label on
+    /// every line; on a terminal the lines after an event's first are marked with a dim `│`;
+    /// --json and --format take an event as one record, its lines joined by newlines.
+    #[arg(long, value_name = "PRESET", value_enum)]
+    pub multiline: Option<MultilinePreset>,
+    /// Group lines into events: a line matching REGEX starts one.
+    ///
+    /// Every line that does not match REGEX continues the event before it (for logs whose
+    /// every entry starts with a time stamp: --multiline-start '^\d{4}-\d\d-\d\d').
+    /// Instead of --multiline.
+    #[arg(long, value_name = "REGEX")]
+    pub multiline_start: Option<String>,
+    /// End an event after this long with no new line for it.
+    ///
+    /// The last event of an input is shown once DURATION passed with no line for it (as 500ms,
+    /// 2s, 1m), since until then the next line may still continue it.
+    #[arg(long, value_name = "DURATION", default_value = "500ms", value_parser = parse_duration)]
+    pub multiline_timeout: std::time::Duration,
+    /// The most lines in one event; beyond, it is cut.
+    ///
+    /// An event longer than N lines (or than --max-line-bytes) is cut: its lines go on as the
+    /// next event.
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_event_lines: u32,
     /// Print a man page or completion script, and exit.
     #[arg(long, value_name = "WHAT", value_enum, exclusive = true)]
     pub generate: Option<Generate>,
@@ -360,6 +395,19 @@ fn with_source_kinds(shell: clap_complete::Shell, script: &str) -> String {
     }
 }
 
+/// `--multiline` presets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MultilinePreset {
+    /// Java and other JVM logs: exceptions, frames, causes.
+    Java,
+    /// Python: tracebacks, chained ones too.
+    Python,
+    /// Go: panics and fatal errors with their goroutine stacks.
+    Go,
+    /// An indented line continues the one before.
+    Indent,
+}
+
 /// `--keys` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum KeysChoice {
@@ -380,6 +428,25 @@ pub enum ColorChoice {
     Always,
     /// Never colour.
     Never,
+}
+
+/// Parses a duration: a number (decimals allowed) with `ms`, `s`, `m`, `h` or `d`; seconds
+/// when bare.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let secs: f64 = match unit {
+        "ms" => 0.001,
+        "" | "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        "d" => 86400.0,
+        _ => return Err(format!("unknown unit '{unit}' (use ms, s, m, h or d)")),
+    };
+    let n: f64 =
+        number.parse().map_err(|_| "expected a duration, such as 500ms, 2s or 10m".to_string())?;
+    std::time::Duration::try_from_secs_f64(n * secs).map_err(|_| "too large".to_string())
 }
 
 /// Parses a byte count with an optional K, M or G suffix (powers of 1024).

@@ -3,10 +3,11 @@
 
 use std::io::IsTerminal;
 
-use crate::cli::{Args, ColorChoice, KeysChoice};
+use crate::cli::{Args, ColorChoice, KeysChoice, MultilinePreset};
 use regex::bytes::Regex;
 
 use crate::filter::{self, Filters, Matching};
+use crate::line::event::{Preset, Rules};
 use crate::line::{Budget, LineLimits};
 use crate::render::{Layout, Style, Template};
 use crate::source::{Initial, SourceKind, SourceOptions, SourceSpec, SpecError};
@@ -39,6 +40,17 @@ pub struct Config {
     pub layout: Layout,
     /// `--highlight`.
     pub highlight: Option<Regex>,
+    /// `--multiline` or `--multiline-start`: how lines group into events.
+    pub multiline: Option<Multiline>,
+}
+
+/// How lines group into events.
+#[derive(Debug)]
+pub struct Multiline {
+    /// The rules.
+    pub rules: Rules,
+    /// `--multiline-timeout`.
+    pub timeout: std::time::Duration,
 }
 
 /// Whether keys are read.
@@ -152,6 +164,12 @@ impl Config {
             (args.json, "--json", args.timestamps, "--timestamps"),
             (args.json, "--json", args.no_label, "--no-label"),
             (args.json, "--json", !args.highlight.is_empty(), "--highlight"),
+            (
+                args.multiline.is_some(),
+                "--multiline",
+                args.multiline_start.is_some(),
+                "--multiline-start",
+            ),
         ];
         if let Some((_, a, _, b)) = conflicts.iter().find(|(x, _, y, _)| *x && *y) {
             return Err(ConfigError::Usage(format!("{a} cannot be used with {b}")));
@@ -167,6 +185,11 @@ impl Config {
             ));
         }
         let highlight = filter::any_of(&args.highlight, args.ignore_case).map_err(usage)?;
+        let multiline = multiline(
+            (args.multiline, args.multiline_start.as_deref()),
+            (args.max_event_lines as usize, args.max_line_bytes),
+            args.multiline_timeout,
+        )?;
         let layout = match (&args.format, args.json) {
             (Some(t), _) => Layout::Template(Template::parse(t).map_err(usage)?),
             (None, true) => Layout::Json,
@@ -205,8 +228,38 @@ impl Config {
             count: args.count,
             layout,
             highlight,
+            multiline,
         })
     }
+}
+
+/// The grouping `--multiline` or `--multiline-start` asks for, if any.
+fn multiline(
+    asked: (Option<MultilinePreset>, Option<&str>),
+    (lines, bytes): (usize, usize),
+    timeout: std::time::Duration,
+) -> Result<Option<Multiline>, ConfigError> {
+    let rules = match asked {
+        (Some(preset), _) => {
+            let preset = match preset {
+                MultilinePreset::Java => Preset::Java,
+                MultilinePreset::Python => Preset::Python,
+                MultilinePreset::Go => Preset::Go,
+                MultilinePreset::Indent => Preset::Indent,
+            };
+            Rules::preset(preset, lines, bytes)
+        }
+        (None, Some(start)) => {
+            let re = filter::compile(start, false)
+                .map_err(|e| ConfigError::Usage(format!("--multiline-start: {e}")))?;
+            Rules::start_pattern(re, lines, bytes)
+        }
+        (None, None) => return Ok(None),
+    };
+    if timeout < std::time::Duration::from_millis(1) {
+        return Err(ConfigError::Usage("--multiline-timeout must be at least 1ms".into()));
+    }
+    Ok(Some(Multiline { rules, timeout }))
 }
 
 #[cfg(test)]
@@ -295,5 +348,31 @@ mod tests {
             );
         }
         assert!(matches!(config(&["--max-line-bytes=0", "a"], PIPED), Err(ConfigError::Usage(_))));
+    }
+
+    #[test]
+    fn multiline_options() {
+        let e = |args: &[&str]| match config(args, PIPED) {
+            Err(ConfigError::Usage(msg)) => msg,
+            other => panic!("{other:?}"),
+        };
+        assert!(config(&["a"], PIPED).unwrap().multiline.is_none());
+        let m = config(&["--multiline", "java", "--multiline-timeout", "2s", "a"], PIPED);
+        let m = m.unwrap().multiline.unwrap();
+        assert_eq!((m.timeout.as_millis(), m.rules.max_lines), (2000, 1000));
+        assert_eq!(
+            e(&["--multiline", "go", "--multiline-start", "x", "a"]),
+            "--multiline cannot be used with --multiline-start"
+        );
+        assert_eq!(
+            e(&["--multiline-start", "(", "a"]),
+            "--multiline-start: invalid regex '(': unclosed group"
+        );
+        assert_eq!(
+            e(&["--multiline=java", "--multiline-timeout=0s", "a"]),
+            "--multiline-timeout must be at least 1ms"
+        );
+        assert!(Args::try_parse_from(["mux-tail", "--multiline", "cobol"]).is_err());
+        assert!(Args::try_parse_from(["mux-tail", "--multiline-timeout", "5x"]).is_err());
     }
 }

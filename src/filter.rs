@@ -69,6 +69,14 @@ impl Filters {
         if self.is_empty() {
             return;
         }
+        if batch.is_grouped() {
+            // An event is kept when any line matches -e, dropped when any line matches -v.
+            batch.retain_events(|lines| {
+                self.keep.as_ref().is_none_or(|re| lines.iter().any(|l| re.is_match(l)))
+                    && !self.drop.as_ref().is_some_and(|re| lines.iter().any(|l| re.is_match(l)))
+            });
+            return;
+        }
         batch.retain(|line| {
             self.keep.as_ref().is_none_or(|re| re.is_match(line))
                 && !self.drop.as_ref().is_some_and(|re| re.is_match(line))
@@ -131,6 +139,16 @@ mod tests {
         let mut batch = Batch::from(vec![b"caf\xe9".to_vec(), b"tea".to_vec()]);
         f.apply(&mut batch);
         assert_eq!(batch.len(), 1);
+    }
+
+    #[test]
+    fn events_are_kept_and_dropped_whole() {
+        let f = Filters::new(&strings(&["b2"]), &strings(&["c2"]), false, PLAIN).unwrap();
+        let lines = ["a", "b1", "b2", "c1", "c2", "b2c"].map(|l| l.as_bytes().to_vec());
+        let mut batch = Batch::grouped(lines.to_vec(), &[1, 2, 3]);
+        f.apply(&mut batch);
+        let kept: Vec<&[u8]> = batch.iter().collect();
+        assert_eq!(kept, [b"b1".as_slice(), b"b2"], "c's event has a line -v matches");
     }
 
     #[test]

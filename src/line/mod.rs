@@ -4,14 +4,17 @@
 //! Sources produce arrivals; the mux, filters, the renderer and the writer consume them. Nothing
 //! here knows what a source is or how a line looks on screen.
 
+mod batch;
 pub mod budget;
+pub mod event;
 pub mod split;
 
 use std::sync::Arc;
 use std::time::SystemTime;
 
+pub use batch::Batch;
 pub use budget::{Budget, LineLimits};
-pub use split::{Batch, Splitter};
+pub use split::Splitter;
 
 /// The remote end of a connection, shared by all its batches.
 pub type Peer = Arc<str>;

@@ -11,9 +11,9 @@
 use std::io;
 use std::os::fd::BorrowedFd;
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 
-use super::Budget;
+use super::{Batch, Budget};
 
 /// The smallest read the splitter asks for; it grows while reads keep filling the buffer.
 const MIN_READ: usize = 8 * 1024;
@@ -21,55 +21,6 @@ const MIN_READ: usize = 8 * 1024;
 const SMALL_READ: usize = 512;
 /// The largest read the splitter asks for.
 const MAX_READ: usize = 256 * 1024;
-
-/// Whole lines cut from one input, sharing one buffer.
-#[derive(Clone, Debug, Default)]
-pub struct Batch {
-    data: Bytes,
-    /// `[start, end)` of each line's content in `data` (without `\n` and a `\r` before it).
-    lines: Vec<[u32; 2]>,
-    /// The last line is an unfinished one, cut because the budget for unfinished lines ran out.
-    cut: bool,
-}
-
-impl Batch {
-    /// Whether an unfinished line was cut to keep within the shared budget
-    /// (`--max-pending-bytes`).
-    pub fn cut_by_budget(&self) -> bool {
-        self.cut
-    }
-
-    /// The number of lines in the batch.
-    pub fn len(&self) -> usize {
-        self.lines.len()
-    }
-
-    /// Whether the batch holds no line (all were filtered out).
-    pub fn is_empty(&self) -> bool {
-        self.lines.is_empty()
-    }
-
-    /// The lines' contents, in order, without their line endings.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = &[u8]> + '_ {
-        self.lines.iter().map(move |&[s, e]| &self.data[s as usize..e as usize])
-    }
-
-    /// The size of the buffer the lines share.
-    pub fn data_len(&self) -> usize {
-        self.data.len()
-    }
-
-    /// The number of content bytes in all lines (line endings not counted).
-    pub fn content_bytes(&self) -> usize {
-        self.lines.iter().map(|&[s, e]| (e - s) as usize).sum()
-    }
-
-    /// Keeps only the lines for which `keep` returns true.
-    pub fn retain(&mut self, mut keep: impl FnMut(&[u8]) -> bool) {
-        let data = &self.data;
-        self.lines.retain(|&[s, e]| keep(&data[s as usize..e as usize]));
-    }
-}
 
 /// Turns a stream of byte chunks into batches of lines; see the module docs.
 #[derive(Debug)]
@@ -269,7 +220,7 @@ impl Splitter {
             // and would stay while the input is idle): it moves to one of its own.
             self.buf = BytesMut::from(&self.buf[..]);
         }
-        Some(Batch { data, lines, cut })
+        Some(Batch { data, lines, starts: Vec::new(), cut })
     }
 
     /// The bytes of memory this splitter holds (its buffer's capacity).
@@ -296,20 +247,6 @@ fn push_pieces(lines: &mut Vec<[u32; 2]>, mut start: usize, end: usize, max: usi
         if start >= end {
             return;
         }
-    }
-}
-
-impl From<Vec<Vec<u8>>> for Batch {
-    /// A batch holding the given lines (used where lines are made rather than read).
-    fn from(lines: Vec<Vec<u8>>) -> Self {
-        let mut data = Vec::with_capacity(lines.iter().map(Vec::len).sum());
-        let mut ranges = Vec::with_capacity(lines.len());
-        for line in lines {
-            let start = data.len() as u32;
-            data.extend_from_slice(&line);
-            ranges.push([start, data.len() as u32]);
-        }
-        Batch { data: data.into(), lines: ranges, cut: false }
     }
 }
 

@@ -11,6 +11,7 @@
 
 mod attach;
 pub mod feedback;
+mod group;
 mod handoff;
 pub mod hold;
 mod streams;
@@ -36,6 +37,7 @@ use crate::source::{
 };
 use crate::term::{self, Signals};
 use feedback::{Feedback, Mode, StatusView};
+pub use group::Groups;
 use hold::Hold;
 use table::{FileKey, SourceId, State, Table};
 
@@ -82,6 +84,8 @@ pub struct Mux {
     dismiss: Arc<AtomicBool>,
     /// `--count`: lines are counted, not shown, and the counts printed at the end.
     counting: bool,
+    /// `--multiline`: lines grouped into events.
+    groups: Option<Groups>,
 }
 
 impl Mux {
@@ -104,7 +108,13 @@ impl Mux {
             resolver: source::system_resolver,
             dismiss: Arc::default(),
             counting: false,
+            groups: None,
         }
+    }
+
+    /// Groups lines into events (`--multiline`).
+    pub fn set_groups(&mut self, groups: Groups) {
+        self.groups = Some(groups);
     }
 
     /// Counts lines per source instead of showing them (`--count`).
@@ -144,6 +154,7 @@ impl Mux {
                 break Exit::Ended;
             }
             let can_take = self.pending.is_empty() && !(self.holding() && self.hold.is_full());
+            let timing = self.groups.as_ref().is_some_and(Groups::is_timing);
             if self.gathering() {
                 if let Some((id, event)) = self.ready_now().await {
                     self.event(id, event);
@@ -181,6 +192,7 @@ impl Mux {
                         self.pending_bytes = 0;
                     }
                 },
+                () = group::tick(&mut self.groups), if timing => self.expire(),
                 item = self.table.map.next(), if can_take => {
                     // `None`: the last stream just ended; the check above ends the loop.
                     if let Some((id, event)) = item {
@@ -227,10 +239,21 @@ impl Mux {
                     );
                     self.feedback.note(&line, &mut self.pending);
                 }
-                if row.muted {
-                    return;
+                match &mut self.groups {
+                    Some(groups) => {
+                        let mut done = Vec::new();
+                        groups.feed(id, *lines, &mut done);
+                        self.complete(id, done);
+                    }
+                    None => self.complete(id, vec![*lines]),
                 }
-                self.show(id, *lines);
+            }
+            SourceEvent::InputEnded(peer) => {
+                if let Some(groups) = &mut self.groups {
+                    let mut done = Vec::new();
+                    groups.input_ended(id, peer.as_ref(), &mut done);
+                    self.complete(id, done);
+                }
             }
             SourceEvent::Note(msg) => {
                 let line = format!("{}: {msg}", row.spec.spec);
@@ -258,12 +281,45 @@ impl Mux {
             }
             SourceEvent::CaughtUp => self.table.caught_up(id),
             SourceEvent::Ended => {
+                self.end_events(id);
+                let row = self.table.row_mut(id);
                 if row.state == State::Following {
                     row.state = State::Ended;
                     self.update_status();
                 }
                 self.table.caught_up(id);
             }
+        }
+    }
+
+    /// Source `id`'s complete events: counted, and shown unless the source is muted.
+    fn complete(&mut self, id: SourceId, done: Vec<Arrival>) {
+        for lines in done {
+            let row = self.table.row_mut(id);
+            row.events += lines.batch.event_count() as u64;
+            if !row.muted {
+                self.show(id, lines);
+            }
+        }
+    }
+
+    /// Ends source `id`'s open events (it ended or is being detached).
+    fn end_events(&mut self, id: SourceId) {
+        if let Some(groups) = &mut self.groups {
+            let mut done = Vec::new();
+            groups.source_ended(id, &mut done);
+            self.complete(id, done);
+        }
+    }
+
+    /// Ends the events no line came for within `--multiline-timeout`.
+    fn expire(&mut self) {
+        let mut done = Vec::new();
+        if let Some(groups) = &mut self.groups {
+            groups.expire(&mut done);
+        }
+        for (id, lines) in done {
+            self.complete(id, vec![lines]);
         }
     }
 
@@ -277,7 +333,7 @@ impl Mux {
             return;
         }
         if self.counting {
-            self.table.row_mut(id).shown += lines.batch.len() as u64;
+            self.table.row_mut(id).shown += lines.batch.event_count() as u64;
             return;
         }
         if self.holding() {
@@ -320,6 +376,8 @@ impl Mux {
                     return false;
                 }
                 for i in self.table.family(id) {
+                    // What was read of an open event is shown.
+                    self.end_events(i);
                     if let Some(stream) = self.table.detach(i) {
                         // Its files, listener and connections are closed when this says so.
                         stream.close().await;
@@ -368,7 +426,7 @@ impl Mux {
                 }
             }
             Command::List => {
-                let mut rows = self.table.list();
+                let mut rows = self.table.list(self.groups.is_some());
                 if self.hold.paused {
                     rows.push(format!("paused: {} lines held", self.hold.lines()));
                 }

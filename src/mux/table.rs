@@ -66,6 +66,8 @@ pub struct Row {
     pub muted: bool,
     /// Lines received.
     pub lines: u64,
+    /// Events complete (`--multiline`).
+    pub events: u64,
     /// Bytes received (line endings not counted).
     pub bytes: u64,
     /// Lines let through by the filters (for `--count`).
@@ -116,6 +118,7 @@ impl Table {
             state: State::Following,
             muted,
             lines: 0,
+            events: 0,
             bytes: 0,
             shown: 0,
             status,
@@ -235,20 +238,29 @@ impl Table {
     }
 
     /// The list key's table: a header and a row per source.
-    pub fn list(&self) -> Vec<String> {
-        let row =
-            |n: &dyn std::fmt::Display, label: String, state, lines, bytes, conns, refused| {
-                // Padded by screen cells, so that a CJK label keeps the columns straight.
-                let pad = " ".repeat(24usize.saturating_sub(crate::render::width(&label)));
-                format!(
-                "{n:>4}  {label}{pad} {state:<10} {lines:>10} {bytes:>12} {conns:>6} {refused:>8}"
+    /// With `events`, events are counted too (`--multiline`).
+    pub fn list(&self, events: bool) -> Vec<String> {
+        let row = |n: &dyn std::fmt::Display,
+                   label: String,
+                   state,
+                   lines,
+                   ev: String,
+                   bytes,
+                   conns,
+                   refused| {
+            // Padded by screen cells, so that a CJK label keeps the columns straight.
+            let pad = " ".repeat(24usize.saturating_sub(crate::render::width(&label)));
+            let ev = if events { format!(" {ev:>10}") } else { String::new() };
+            format!(
+                "{n:>4}  {label}{pad} {state:<10}{ev} {lines:>10} {bytes:>12} {conns:>6} {refused:>8}"
             )
-            };
+        };
         let mut out = vec![row(
             &"#",
             "label".into(),
             "state",
             "lines".into(),
+            "events".into(),
             "bytes".into(),
             "open".into(),
             "refused".into(),
@@ -282,7 +294,8 @@ impl Table {
                 false => String::new(),
             };
             let (lines, bytes) = (s.lines.to_string(), s.bytes.to_string());
-            out.push(row(&(id + 1), safe(&s.spec.label), state, lines, bytes, conns, refused));
+            let ev = s.events.to_string();
+            out.push(row(&(id + 1), safe(&s.spec.label), state, lines, ev, bytes, conns, refused));
         }
         out
     }
@@ -395,7 +408,7 @@ mod tests {
         let mut t = Table::default();
         t.insert(spec("日本語=a.log"), stream(true).1, None);
         t.insert(spec("app.log"), stream(true).1, None);
-        let rows = t.list();
+        let rows = t.list(false);
         let col = |row: &str| crate::render::width(&row[..row.find("following").unwrap()]);
         assert_eq!(col(&rows[1]), col(&rows[2]), "{rows:?}");
     }

@@ -225,25 +225,45 @@ impl Renderer {
                     Some(Stream::Stderr) if self.style.terminal => b"! ",
                     _ => b"",
                 };
-                for line in batch.iter() {
-                    if let Some(time) = &time {
-                        out.extend_from_slice(time.as_bytes());
-                        out.push(b' ');
+                // The lines after an event's first are marked on a terminal.
+                let cont: &[u8] = if self.style.color {
+                    b"\x1b[2m\xe2\x94\x82\x1b[0m "
+                } else {
+                    "\u{2502} ".as_bytes()
+                };
+                for event in batch.events() {
+                    let first = event.start;
+                    for i in event {
+                        if let Some(time) = &time {
+                            out.extend_from_slice(time.as_bytes());
+                            out.push(b' ');
+                        }
+                        out.extend_from_slice(&source.prefix);
+                        out.extend_from_slice(marker);
+                        if i != first && self.style.terminal {
+                            out.extend_from_slice(cont);
+                        }
+                        self.line(out, batch.line(i));
+                        out.push(b'\n');
                     }
-                    out.extend_from_slice(&source.prefix);
-                    out.extend_from_slice(marker);
-                    self.line(out, line);
-                    out.push(b'\n');
                 }
             }
             Layout::Template(template) => {
                 let time = template.0.contains(&Part::Time).then(|| rfc3339(lines.time));
-                for line in batch.iter() {
+                for event in batch.events() {
                     for part in &template.0 {
                         match part {
                             Part::Text(text) => out.extend_from_slice(text.as_bytes()),
                             Part::Label => self.label(out, source),
-                            Part::Line => self.line(out, line),
+                            Part::Line => {
+                                // An event's lines, joined by newlines.
+                                for i in event.clone() {
+                                    if i != event.start {
+                                        out.push(b'\n');
+                                    }
+                                    self.line(out, batch.line(i));
+                                }
+                            }
                             Part::Time => {
                                 out.extend_from_slice(time.as_deref().unwrap_or("").as_bytes())
                             }
@@ -264,8 +284,21 @@ impl Renderer {
             }
             Layout::Json => {
                 let time = rfc3339(lines.time);
-                for line in batch.iter() {
-                    json_line(out, source, line, &time, lines);
+                let mut joined = Vec::new();
+                for event in batch.events() {
+                    if event.len() == 1 {
+                        json_line(out, source, batch.line(event.start), &time, lines);
+                        continue;
+                    }
+                    // One record per event, its lines joined by newlines.
+                    joined.clear();
+                    for i in event.clone() {
+                        if i != event.start {
+                            joined.push(b'\n');
+                        }
+                        joined.extend_from_slice(batch.line(i));
+                    }
+                    json_line(out, source, &joined, &time, lines);
                 }
             }
         }

@@ -22,7 +22,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::task::JoinSet;
 
 use super::allow::allowed;
-use super::{fds, Emitter, SourceOptions, SourceStatus};
+use super::{fds, Emitter, SourceEvent, SourceOptions, SourceStatus};
 use crate::line::{LineLimits, Peer, Splitter};
 
 /// Pending connections the kernel may queue (it caps this at `net.core.somaxconn`): enough for
@@ -213,6 +213,7 @@ async fn connection(mut conn: impl Conn, peer: Option<Peer>, emit: Emitter, limi
     for batch in [lines.take_batch(), lines.finish()].into_iter().flatten() {
         let _ = emit.lines(batch, peer.as_ref()).await;
     }
+    let _ = emit.send(SourceEvent::InputEnded(peer)).await;
 }
 
 /// How a connection's bytes become lines.

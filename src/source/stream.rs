@@ -34,6 +34,9 @@ pub enum SourceEvent {
     Found(Box<Found>),
     /// A file has read what was there when it started (its first lines are out).
     CaughtUp,
+    /// One input of the source ended: a connection (its peer) closed, or a file was rotated,
+    /// truncated or replaced (`None`). The lines after it begin a new event.
+    InputEnded(Option<Peer>),
     /// The source's input ended (the stream's last event).
     Ended,
 }

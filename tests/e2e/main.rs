@@ -3,6 +3,7 @@
 mod util;
 
 mod cli;
+mod events;
 mod files;
 mod hardening;
 mod keys;

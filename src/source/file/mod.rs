@@ -464,7 +464,7 @@ impl Follower {
         if let Some(batch) = self.cur.as_mut().and_then(|c| c.lines.finish()) {
             self.emit.lines(batch, None).await?;
         }
-        Ok(())
+        self.emit.send(super::SourceEvent::InputEnded(None)).await
     }
 
     async fn note_missing(&mut self) -> Result<(), Detached> {

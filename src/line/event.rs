@@ -1,0 +1,309 @@
+//! Events: lines grouped so that a stack trace stays one thing (`--multiline`).
+//!
+//! A [`Grouper`] is the small state machine of one input (a file, a connection, one output of
+//! a command): fed batches of lines, it hands back the events that are complete and keeps the
+//! last one open, since the next line may still continue it. It is told when its input ended
+//! ([`Grouper::flush`]); the mux flushes it too after `--multiline-timeout` with no new line.
+//!
+//! How lines join is data, not code: a preset is a list of [`Rule`]s over a few states. A line
+//! continues the open event when a rule for the event's state matches it (the rule names the
+//! state after it); any other line starts a new event, whose state is that of the first rule
+//! from [`START`] matching it, or [`LOG`]. The same machine runs every preset and
+//! `--multiline-start`.
+
+use std::sync::Arc;
+
+use regex::bytes::Regex;
+
+use super::batch::Gathered;
+use super::Batch;
+
+/// The state of a line that starts an event (rules from it classify the new event's first line).
+pub const START: u8 = 0;
+/// The state after an ordinary line.
+pub const LOG: u8 = 1;
+/// A rule's `to` that keeps the state as it is.
+const SAME: u8 = u8::MAX;
+
+/// What a rule matches a line by.
+#[derive(Debug)]
+enum Pattern {
+    /// Starts with a space or a tab.
+    Indent,
+    /// Is empty.
+    Empty,
+    /// Matches the regex.
+    Re(Regex),
+    /// Does not match the regex (`--multiline-start`).
+    NotRe(Regex),
+}
+
+impl Pattern {
+    fn matches(&self, line: &[u8]) -> bool {
+        match self {
+            Pattern::Indent => matches!(line.first(), Some(b' ' | b'\t')),
+            Pattern::Empty => line.is_empty(),
+            Pattern::Re(re) => re.is_match(line),
+            Pattern::NotRe(re) => !re.is_match(line),
+        }
+    }
+}
+
+/// One rule: in one of the states `from` (a bit per state), a line matching `pattern` goes to
+/// state `to`.
+#[derive(Debug)]
+pub struct Rule {
+    from: u16,
+    pattern: Pattern,
+    to: u8,
+}
+
+/// How lines join into events, and how large an event may grow.
+#[derive(Debug)]
+pub struct Rules {
+    rules: Vec<Rule>,
+    /// The most lines in one event; the next line starts another.
+    pub max_lines: usize,
+    /// The most content bytes in one event.
+    pub max_bytes: usize,
+}
+
+/// The presets of `--multiline`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Preset {
+    /// Java and JVM logs: a logged line, its exception, frames, `Caused by:`.
+    Java,
+    /// Python: a logged line and its traceback, chained tracebacks too.
+    Python,
+    /// Go: a `panic:` or `fatal error:` through its goroutine stacks.
+    Go,
+    /// Any line starting with a space or tab continues the event.
+    Indent,
+}
+
+/// A rule as written in a preset: from states, a pattern, to a state.
+type Def = (&'static [u8], Def1, u8);
+#[derive(Clone, Copy)]
+enum Def1 {
+    Indent,
+    Empty,
+    Re(&'static str),
+}
+
+/// Java: a log line, an exception header right after it, frames, causes, suppressed.
+const JAVA: &[Def] = {
+    const TRACE: u8 = 2;
+    const HEADER: &str = r#"^(?:(?:[a-zA-Z_$][\w$]*\.)*[A-Z][\w$]*(?:Exception|Error|Throwable)(?::.*)?|Exception in thread ".*)$"#;
+    &[
+        (&[LOG, TRACE], Def1::Indent, TRACE),
+        (&[LOG, TRACE], Def1::Re(r"^(?:Caused by|Suppressed): "), TRACE),
+        (&[LOG, TRACE], Def1::Re(r"^\.\.\. \d+ (?:more|common frames omitted)$"), TRACE),
+        (&[LOG], Def1::Re(HEADER), TRACE),
+        (&[START], Def1::Re(HEADER), TRACE),
+    ]
+};
+
+/// Python: a log line, `Traceback (most recent call last):`, indented frames, the exception
+/// line; a blank line and "During handling …" / "The above exception …" chain the next one.
+const PYTHON: &[Def] = {
+    const TB: u8 = 2;
+    const END: u8 = 3;
+    const CHAIN: u8 = 4;
+    const TRACEBACK: &str = r"^Traceback \(most recent call last\):$";
+    &[
+        (&[LOG, END, CHAIN], Def1::Re(TRACEBACK), TB),
+        (&[START], Def1::Re(TRACEBACK), TB),
+        (&[TB], Def1::Indent, TB),
+        (&[TB], Def1::Re(r"^[A-Za-z_][\w.]*(?::.*)?$"), END),
+        (&[LOG, END, CHAIN], Def1::Indent, SAME),
+        (&[END, CHAIN], Def1::Empty, SAME),
+        (
+            &[END],
+            Def1::Re(
+                r"^(?:During handling of the above exception, another exception occurred:|The above exception was the direct cause of the following exception:)$",
+            ),
+            CHAIN,
+        ),
+    ]
+};
+
+/// Go: `panic:` / `fatal error:`, `[signal …]`, `goroutine N [...]:` blocks and their frames
+/// (also a logged line followed by a goroutine stack, as net/http logs a handler's panic).
+const GO: &[Def] = {
+    const PANIC: u8 = 2;
+    const STACK: u8 = 3;
+    &[
+        (&[START], Def1::Re(r"^(?:panic: |fatal error: )"), PANIC),
+        (&[PANIC], Def1::Indent, PANIC),
+        (&[PANIC, STACK], Def1::Empty, SAME),
+        (&[PANIC, STACK], Def1::Re(r"^\[signal "), PANIC),
+        (&[LOG, PANIC, STACK], Def1::Re(r"^goroutine \d+ \[.*\]:$"), STACK),
+        (&[STACK], Def1::Indent, STACK),
+        (
+            &[STACK],
+            Def1::Re(r"^(?:created by |\.\.\.additional frames elided\.\.\.$|exit status \d+$)"),
+            STACK,
+        ),
+        (&[STACK], Def1::Re(r"^[^\s(]+\(.*\)$"), STACK),
+    ]
+};
+
+/// Indent: an indented line continues whatever came before it.
+const INDENT: &[Def] = &[(&[LOG], Def1::Indent, LOG)];
+
+impl Preset {
+    /// The preset named `name`, if there is one.
+    pub fn named(name: &str) -> Option<Preset> {
+        Some(match name {
+            "java" => Preset::Java,
+            "python" => Preset::Python,
+            "go" => Preset::Go,
+            "indent" => Preset::Indent,
+            _ => return None,
+        })
+    }
+
+    /// The preset's names, for messages and help.
+    pub const NAMES: &'static str = "java, python, go, indent";
+
+    fn defs(self) -> &'static [Def] {
+        match self {
+            Preset::Java => JAVA,
+            Preset::Python => PYTHON,
+            Preset::Go => GO,
+            Preset::Indent => INDENT,
+        }
+    }
+}
+
+impl Rules {
+    /// The rules of a preset.
+    pub fn preset(preset: Preset, max_lines: usize, max_bytes: usize) -> Rules {
+        let rules = preset
+            .defs()
+            .iter()
+            .map(|&(from, pattern, to)| Rule {
+                from: from.iter().fold(0, |bits, &s| bits | 1 << s),
+                pattern: match pattern {
+                    Def1::Indent => Pattern::Indent,
+                    Def1::Empty => Pattern::Empty,
+                    Def1::Re(re) => Pattern::Re(Regex::new(re).expect("a preset's regex is valid")),
+                },
+                to,
+            })
+            .collect();
+        Rules { rules, max_lines, max_bytes }
+    }
+
+    /// Rules where a line matching `start` starts an event and every other line continues one
+    /// (`--multiline-start`).
+    pub fn start_pattern(start: Regex, max_lines: usize, max_bytes: usize) -> Rules {
+        let rules = vec![Rule { from: 1 << LOG, pattern: Pattern::NotRe(start), to: LOG }];
+        Rules { rules, max_lines, max_bytes }
+    }
+
+    /// The state after `line` in state `state`, if a rule lets it continue the event.
+    fn next(&self, state: u8, line: &[u8]) -> Option<u8> {
+        let bit = 1u16 << state;
+        let rule = self.rules.iter().find(|r| r.from & bit != 0 && r.pattern.matches(line))?;
+        Some(if rule.to == SAME { state } else { rule.to })
+    }
+
+    /// The state of an event whose first line is `line`.
+    fn first(&self, line: &[u8]) -> u8 {
+        self.next(START, line).unwrap_or(LOG)
+    }
+}
+
+/// What feeding a batch gave.
+#[derive(Debug, Default)]
+pub struct Fed {
+    /// The event that was open before this batch, now complete.
+    pub completed: Option<Batch>,
+    /// Events that began and ended within the batch.
+    pub within: Option<Batch>,
+    /// A new event is open, begun in this batch.
+    pub started: bool,
+}
+
+/// The grouping state of one input; see the module docs.
+#[derive(Debug)]
+pub struct Grouper {
+    rules: Arc<Rules>,
+    /// The open event's state ([`START`]: none is open).
+    state: u8,
+    /// The open event's lines.
+    open: Gathered,
+    /// Its content bytes.
+    bytes: usize,
+}
+
+impl Grouper {
+    /// A grouper with no event open.
+    pub fn new(rules: Arc<Rules>) -> Grouper {
+        Grouper { rules, state: START, open: Gathered::default(), bytes: 0 }
+    }
+
+    /// Whether an event is open.
+    pub fn is_open(&self) -> bool {
+        self.open.len() > 0
+    }
+
+    /// The memory the open event holds.
+    pub fn held(&self) -> usize {
+        self.open.held()
+    }
+
+    /// Groups `batch`'s lines; see [`Fed`]. The last event stays open.
+    pub fn feed(&mut self, batch: &Batch) -> Fed {
+        let rules = &*self.rules;
+        let mut starts: Vec<u32> = Vec::new();
+        let mut lines = self.open.len();
+        for (i, line) in batch.iter().enumerate() {
+            let next = if lines > 0 { rules.next(self.state, line) } else { None };
+            match next {
+                Some(to)
+                    if lines < rules.max_lines && self.bytes + line.len() <= rules.max_bytes =>
+                {
+                    self.state = to;
+                    lines += 1;
+                    self.bytes += line.len();
+                    continue;
+                }
+                // Too large: cut, and the next event goes on in the same state.
+                Some(to) => self.state = to,
+                None => self.state = rules.first(line),
+            }
+            starts.push(i as u32);
+            lines = 1;
+            self.bytes = line.len();
+        }
+        let n = batch.len();
+        let first = starts.first().map_or(n, |&s| s as usize);
+        let mut fed = Fed { started: !starts.is_empty(), ..Fed::default() };
+        if first > 0 {
+            self.open.extend(batch, 0..first);
+        }
+        if let Some(&last) = starts.last() {
+            if self.open.len() > 0 {
+                fed.completed = Some(self.open.take());
+            }
+            let last = last as usize;
+            if last > first {
+                fed.within = Some(batch.slice(first, last, &starts[..starts.len() - 1]));
+            }
+            self.open.extend(batch, last..n);
+        }
+        fed
+    }
+
+    /// Ends the open event (its input ended, or no line came for a while) and hands it back.
+    pub fn flush(&mut self) -> Option<Batch> {
+        self.state = START;
+        self.bytes = 0;
+        self.is_open().then(|| self.open.take())
+    }
+}
+
+#[cfg(test)]
+mod tests;
