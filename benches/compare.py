@@ -181,6 +181,23 @@ def follow(work, nfiles, count):
     return repeat(list(tools), once, data)
 
 
+def multiline(work, count):
+    """One file appended as fast as possible, with --multiline java and without: lines/s.
+    The event timeout is 10 ms so that the last event's wait does not count as throughput."""
+    key = b"f0"
+    path = os.path.join(work, "data0")
+    make_lines(path, key, count)
+    base = [BIN, "--keys=never", "-n", "0"]
+    tools = {
+        "mux-tail --multiline java": lambda files: [*base, "--multiline", "java", "--multiline-timeout", "10ms", *files],
+        "mux-tail": lambda files: [*base, *files],
+    }
+    def once(name, check_lines):
+        return follow_once(work, tools[name], 1, [key], {key: b"[f0.log] "}, [path], count, check_lines)
+
+    return repeat(list(tools), once, [path])
+
+
 def repeat(names, once, data):
     """Runs `once(name, check_lines)` REPS times per tool, alternating between the tools so that
     the machine's noise falls on all of them; the line check runs on the first round. Removes the
@@ -300,7 +317,7 @@ def tcp_once(work, name, keys, data, per, check_lines):
 def latency(work, lines):
     """A line appended every 5 ms: time from append to output."""
     results = {}
-    for name in ["mux-tail", "tail -F"]:
+    for name in ["mux-tail", "mux-tail --multiline java", "tail -F"]:
         d = tempfile.mkdtemp(dir=work)
         path = os.path.join(d, "app.log")
         open(path, "w").close()
@@ -356,13 +373,15 @@ def latency(work, lines):
 def idle(work, nfiles, seconds):
     """Idle files: CPU time and context switches over `seconds`."""
     results = {}
-    for name in ["mux-tail", "tail -F"]:
+    for name in ["mux-tail", "mux-tail --multiline java", "tail -F"]:
         d = tempfile.mkdtemp(dir=work)
         files = [os.path.join(d, f"f{i}.log") for i in range(nfiles)]
         for f in files:
             with open(f, "w") as w:
                 w.write("x\n")
-        cmd = [BIN, "--keys=never", *files] if name == "mux-tail" else ["tail", "-F", *files]
+        cmd = {"mux-tail": [BIN, "--keys=never", *files],
+               "mux-tail --multiline java": [BIN, "--keys=never", "--multiline", "java", *files],
+               "tail -F": ["tail", "-F", *files]}[name]
         proc = spawn(cmd, subprocess.DEVNULL)
         time.sleep(1)
         pids = group_pids(proc)
@@ -421,7 +440,7 @@ def slow_reader(work, megabytes, rate_mb):
 def many_files(work, nfiles):
     """A thousand files: time until the first line of each is out, RSS."""
     results = {}
-    for name in ["mux-tail", "tail -F"]:
+    for name in ["mux-tail", "mux-tail --multiline java", "tail -F"]:
         d = tempfile.mkdtemp(dir=work)
         files = [os.path.join(d, f"f{i:04d}.log") for i in range(nfiles)]
         for f in files:
@@ -649,7 +668,7 @@ def few_descriptors(work, nfiles, limit, delete):
     """A glob of more files than descriptors (`prlimit --nofile`): lines shown at start, and
     after `delete` of the open files are deleted (mux-tail against tail -F)."""
     results = {}
-    for name in ["mux-tail", "tail -F"]:
+    for name in ["mux-tail", "mux-tail --multiline java", "tail -F"]:
         d = tempfile.mkdtemp(dir=work)
         files = [os.path.join(d, f"f{i:03d}.log") for i in range(nfiles)]
         for f in files:
@@ -700,7 +719,7 @@ def integrity(res):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="smaller workloads (a smoke test)")
-    p.add_argument("--only", default="", help="comma-separated: follow,tcp,latency,idle,slow,files,glob,idleconns,clients,history,burst,unfinished,fds")
+    p.add_argument("--only", default="", help="comma-separated: follow,multiline,tcp,latency,idle,slow,files,glob,idleconns,clients,history,burst,unfinished,fds")
     p.add_argument("--no-build", action="store_true", help="use target/release/mux-tail as it is")
     args = p.parse_args()
     only = set(filter(None, args.only.split(",")))
@@ -725,6 +744,14 @@ def main():
                              f"tail -F: {fmt_rate(t['rate'])}; {integrity(t)}<br>tail\\|sed: {fmt_rate(s['rate'])}; {integrity(s)}",
                              f"{ratio(m['rate'], t['rate'])} tail -F, {ratio(m['rate'], s['rate'])} tail\\|sed",
                              "≥ 1.0× tail -F" + (", zero spliced" if nfiles > 1 else "")))
+        if want("multiline"):
+            n = 200_000 if q else 2_000_000
+            r = multiline(work, n)
+            m, p = r["mux-tail --multiline java"], r["mux-tail"]
+            rows.append((f"--multiline java, 1 file, {n:,} lines",
+                         f"{fmt_rate(m['rate'])}; {integrity(m)}",
+                         f"plain mux-tail: {fmt_rate(p['rate'])}; {integrity(p)}",
+                         ratio(m["rate"], p["rate"]), "≥ 0.8× plain mux-tail"))
         if want("tcp"):
             n = 200_000 if q else 2_000_000
             for clients in (1, 16):
@@ -744,9 +771,10 @@ def main():
         if want("idle"):
             secs = 3 if q else 10
             r = idle(work, 50, secs)
-            m, t = r["mux-tail"], r["tail -F"]
+            m, t, ml = r["mux-tail"], r["tail -F"], r["mux-tail --multiline java"]
             rows.append((f"idle, 50 files, {secs} s",
-                         f"CPU {m['cpu']:.2f} s, {m['switches']} context switches",
+                         f"CPU {m['cpu']:.2f} s, {m['switches']} context switches; "
+                         f"--multiline java: CPU {ml['cpu']:.2f} s, {ml['switches']} switches",
                          f"tail -F: CPU {t['cpu']:.2f} s, {t['switches']} context switches",
                          f"{m['switches']} vs {t['switches']} switches", "0 context switches"))
         if want("slow"):

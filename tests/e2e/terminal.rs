@@ -95,3 +95,38 @@ fn resizing_the_window_never_loses_a_line() {
         .collect();
     assert_eq!(shown, (1..=n).collect::<Vec<_>>(), "every line, once, in order");
 }
+
+#[test]
+fn on_a_terminal_an_events_lines_are_marked_and_l_counts_events() {
+    if !peer("tmux") {
+        return;
+    }
+    let env = TestEnv::new();
+    env.write("a.log", "");
+    let t = Tmux::start(
+        &env,
+        120,
+        30,
+        "--color=never -n 0 --multiline java --multiline-timeout 100ms a.log",
+    );
+    t.wait_row("the status line", |r| r.starts_with("? help | [1] a.log"));
+    env.append(
+        "a.log",
+        "ERROR failed\njava.lang.IllegalStateException: boom\n\tat a.B.c(B.java:1)\n",
+    );
+    t.wait_row("the last frame", |r| {
+        r.starts_with("[a.log] │ ") && r.trim_end().ends_with("at a.B.c(B.java:1)")
+    });
+    let screen = t.screen();
+    assert!(screen.iter().any(|r| r == "[a.log] ERROR failed"), "{screen:#?}");
+    assert!(
+        screen.iter().any(|r| r == "[a.log] │ java.lang.IllegalStateException: boom"),
+        "{screen:#?}"
+    );
+    t.run(&["send-keys", "-t", "t", "l"]);
+    // One event of three lines.
+    t.wait_row("the list", |r| {
+        let cells: Vec<&str> = r.split_whitespace().collect();
+        cells.len() >= 6 && cells[1] == "a.log" && cells[3] == "1" && cells[4] == "3"
+    });
+}
