@@ -16,6 +16,7 @@ use std::time::{Duration, SystemTime};
 use tokio::time::{Instant, Sleep};
 
 use super::table::SourceId;
+use super::Mux;
 use crate::line::event::{Grouper, Rules};
 use crate::line::{Arrival, Peer, Stream};
 
@@ -211,5 +212,59 @@ pub async fn tick(groups: &mut Option<Groups>) {
     match groups {
         Some(groups) => (&mut groups.timer).await,
         None => std::future::pending().await,
+    }
+}
+
+impl Mux {
+    /// Source `id`'s lines, grouped into events when `--multiline` asks for it.
+    pub(super) fn group(&mut self, id: SourceId, lines: Arrival) {
+        match &mut self.groups {
+            Some(groups) => {
+                let mut done = Vec::new();
+                groups.feed(id, lines, &mut done);
+                self.complete(id, done);
+            }
+            None => self.complete(id, vec![lines]),
+        }
+    }
+
+    /// One of source `id`'s inputs ended: its open event is complete.
+    pub(super) fn input_ended(&mut self, id: SourceId, peer: Option<Peer>) {
+        if let Some(groups) = &mut self.groups {
+            let mut done = Vec::new();
+            groups.input_ended(id, peer.as_ref(), &mut done);
+            self.complete(id, done);
+        }
+    }
+
+    /// Source `id`'s complete events: counted, and shown unless the source is muted.
+    pub(super) fn complete(&mut self, id: SourceId, done: Vec<Arrival>) {
+        for lines in done {
+            let row = self.table.row_mut(id);
+            row.events += lines.batch.event_count() as u64;
+            if !row.muted {
+                self.show(id, lines);
+            }
+        }
+    }
+
+    /// Ends source `id`'s open events (it ended or is being detached).
+    pub(super) fn end_events(&mut self, id: SourceId) {
+        if let Some(groups) = &mut self.groups {
+            let mut done = Vec::new();
+            groups.source_ended(id, &mut done);
+            self.complete(id, done);
+        }
+    }
+
+    /// Ends the events no line came for within `--multiline-timeout`.
+    pub(super) fn expire(&mut self) {
+        let mut done = Vec::new();
+        if let Some(groups) = &mut self.groups {
+            groups.expire(&mut done);
+        }
+        for (id, lines) in done {
+            self.complete(id, vec![lines]);
+        }
     }
 }

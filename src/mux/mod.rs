@@ -239,22 +239,9 @@ impl Mux {
                     );
                     self.feedback.note(&line, &mut self.pending);
                 }
-                match &mut self.groups {
-                    Some(groups) => {
-                        let mut done = Vec::new();
-                        groups.feed(id, *lines, &mut done);
-                        self.complete(id, done);
-                    }
-                    None => self.complete(id, vec![*lines]),
-                }
+                self.group(id, *lines);
             }
-            SourceEvent::InputEnded(peer) => {
-                if let Some(groups) = &mut self.groups {
-                    let mut done = Vec::new();
-                    groups.input_ended(id, peer.as_ref(), &mut done);
-                    self.complete(id, done);
-                }
-            }
+            SourceEvent::InputEnded(peer) => self.input_ended(id, peer),
             SourceEvent::Note(msg) => {
                 let line = format!("{}: {msg}", row.spec.spec);
                 self.feedback.note(&line, &mut self.pending);
@@ -289,37 +276,6 @@ impl Mux {
                 }
                 self.table.caught_up(id);
             }
-        }
-    }
-
-    /// Source `id`'s complete events: counted, and shown unless the source is muted.
-    fn complete(&mut self, id: SourceId, done: Vec<Arrival>) {
-        for lines in done {
-            let row = self.table.row_mut(id);
-            row.events += lines.batch.event_count() as u64;
-            if !row.muted {
-                self.show(id, lines);
-            }
-        }
-    }
-
-    /// Ends source `id`'s open events (it ended or is being detached).
-    fn end_events(&mut self, id: SourceId) {
-        if let Some(groups) = &mut self.groups {
-            let mut done = Vec::new();
-            groups.source_ended(id, &mut done);
-            self.complete(id, done);
-        }
-    }
-
-    /// Ends the events no line came for within `--multiline-timeout`.
-    fn expire(&mut self) {
-        let mut done = Vec::new();
-        if let Some(groups) = &mut self.groups {
-            groups.expire(&mut done);
-        }
-        for (id, lines) in done {
-            self.complete(id, vec![lines]);
         }
     }
 
