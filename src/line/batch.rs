@@ -117,12 +117,18 @@ impl Batch {
 
     /// The lines `[from, to)` as a batch of their own (same buffer), with `starts` (indices into
     /// this batch, all in the range, the first being `from`) where its events begin.
-    pub(super) fn slice(&self, from: usize, to: usize, starts: &[u32]) -> Batch {
-        let mut batch =
-            Batch { data: self.data.clone(), lines: Vec::new(), starts: Vec::new(), cut: false };
-        let starts = starts.iter().map(|&s| s - from as u32).collect();
-        batch.set_lines(self.lines[from..to].to_vec(), starts);
-        batch
+    pub(super) fn into_range(mut self, from: usize, to: usize, starts: &[u32]) -> Batch {
+        let mut lines = std::mem::take(&mut self.lines);
+        lines.truncate(to);
+        lines.drain(..from);
+        let starts = match starts.len() == lines.len() {
+            // Every line an event of its own: nothing to keep.
+            true => Vec::new(),
+            false => starts.iter().map(|&s| s - from as u32).collect(),
+        };
+        self.set_lines(lines, starts);
+        self.cut = false;
+        self
     }
 
     /// Sets the lines and event starts, keeping `starts` empty when every line is an event.
@@ -233,7 +239,7 @@ mod tests {
     #[test]
     fn slices_and_gathered_events() {
         let b = Batch::grouped(v(&["a", "b1", "b2", "c"]), &[1, 2, 1]);
-        let s = b.slice(1, 4, &[1, 3]);
+        let s = b.clone().into_range(1, 4, &[1, 3]);
         assert_eq!(text(&s), [vec!["b1", "b2"], vec!["c"]]);
         let mut g = Gathered::default();
         g.extend(&b, 0..1);

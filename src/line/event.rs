@@ -62,6 +62,9 @@ pub struct Rule {
 #[derive(Debug)]
 pub struct Rules {
     rules: Vec<Rule>,
+    /// Per state, one regex matching where any of its rules would (one look per line instead
+    /// of one per rule; most lines continue nothing).
+    any: Vec<Option<Regex>>,
     /// The most lines in one event; the next line starts another.
     pub max_lines: usize,
     /// The most content bytes in one event.
@@ -179,8 +182,24 @@ impl Preset {
 impl Rules {
     /// The rules of a preset.
     pub fn preset(preset: Preset, max_lines: usize, max_bytes: usize) -> Rules {
-        let rules = preset
-            .defs()
+        let defs = preset.defs();
+        let states = defs.iter().flat_map(|d| d.0.iter()).max().map_or(0, |&s| s as usize + 1);
+        let any = (0..states)
+            .map(|state| {
+                let alternatives: Vec<String> = defs
+                    .iter()
+                    .filter(|d| d.0.contains(&(state as u8)))
+                    .map(|d| match d.1 {
+                        Def1::Indent => "(?:^[ \t])".to_string(),
+                        Def1::Empty => "(?:^$)".to_string(),
+                        Def1::Re(re) => format!("(?:{re})"),
+                    })
+                    .collect();
+                let any = alternatives.join("|");
+                (!any.is_empty()).then(|| Regex::new(&any).expect("a preset's regex is valid"))
+            })
+            .collect();
+        let rules = defs
             .iter()
             .map(|&(from, pattern, to)| Rule {
                 from: from.iter().fold(0, |bits, &s| bits | 1 << s),
@@ -192,18 +211,23 @@ impl Rules {
                 to,
             })
             .collect();
-        Rules { rules, max_lines, max_bytes }
+        Rules { rules, any, max_lines, max_bytes }
     }
 
     /// Rules where a line matching `start` starts an event and every other line continues one
     /// (`--multiline-start`).
     pub fn start_pattern(start: Regex, max_lines: usize, max_bytes: usize) -> Rules {
         let rules = vec![Rule { from: 1 << LOG, pattern: Pattern::NotRe(start), to: LOG }];
-        Rules { rules, max_lines, max_bytes }
+        Rules { rules, any: Vec::new(), max_lines, max_bytes }
     }
 
     /// The state after `line` in state `state`, if a rule lets it continue the event.
     fn next(&self, state: u8, line: &[u8]) -> Option<u8> {
+        match self.any.get(state as usize) {
+            Some(None) => return None,
+            Some(Some(any)) if !any.is_match(line) => return None,
+            _ => {}
+        }
         let bit = 1u16 << state;
         let rule = self.rules.iter().find(|r| r.from & bit != 0 && r.pattern.matches(line))?;
         Some(if rule.to == SAME { state } else { rule.to })
@@ -255,7 +279,7 @@ impl Grouper {
     }
 
     /// Groups `batch`'s lines; see [`Fed`]. The last event stays open.
-    pub fn feed(&mut self, batch: &Batch) -> Fed {
+    pub fn feed(&mut self, batch: Batch) -> Fed {
         let rules = &*self.rules;
         let mut starts: Vec<u32> = Vec::new();
         let mut lines = self.open.len();
@@ -282,17 +306,17 @@ impl Grouper {
         let first = starts.first().map_or(n, |&s| s as usize);
         let mut fed = Fed { started: !starts.is_empty(), ..Fed::default() };
         if first > 0 {
-            self.open.extend(batch, 0..first);
+            self.open.extend(&batch, 0..first);
         }
         if let Some(&last) = starts.last() {
             if self.open.len() > 0 {
                 fed.completed = Some(self.open.take());
             }
             let last = last as usize;
+            self.open.extend(&batch, last..n);
             if last > first {
-                fed.within = Some(batch.slice(first, last, &starts[..starts.len() - 1]));
+                fed.within = Some(batch.into_range(first, last, &starts[..starts.len() - 1]));
             }
-            self.open.extend(batch, last..n);
         }
         fed
     }

@@ -109,7 +109,7 @@ impl Groups {
             }
         };
         let before = open.grouper.held();
-        let fed = open.grouper.feed(&lines.batch);
+        let fed = open.grouper.feed(lines.batch);
         if let Some(event) = fed.completed {
             done.push(open.arrival(event, open.time));
         }

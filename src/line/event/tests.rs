@@ -14,7 +14,7 @@ fn group_chunked(rules: Rules, text: &str, per: usize) -> Vec<Vec<String>> {
         }
     };
     for chunk in lines.chunks(per.max(1)) {
-        let fed = g.feed(&Batch::from(chunk.to_vec()));
+        let fed = g.feed(Batch::from(chunk.to_vec()));
         take(fed.completed, &mut out);
         take(fed.within, &mut out);
     }
@@ -164,7 +164,7 @@ fn an_event_is_cut_at_its_limits_and_goes_on() {
 fn an_idle_grouper_holds_nothing() {
     let mut g = Grouper::new(Arc::new(Rules::preset(Preset::Java, 1000, 1 << 20)));
     assert!(!g.is_open() && g.held() == 0);
-    let fed = g.feed(&Batch::from(vec![b"a".to_vec(), b"b".to_vec()]));
+    let fed = g.feed(Batch::from(vec![b"a".to_vec(), b"b".to_vec()]));
     assert!(fed.completed.is_none() && fed.started);
     assert_eq!(fed.within.unwrap().len(), 1);
     assert!(g.is_open());
@@ -210,7 +210,7 @@ proptest! {
             while !rest.is_empty() {
                 let n = cuts[k % cuts.len()].min(rest.len());
                 k += 1;
-                let fed = g.feed(&Batch::from(rest[..n].to_vec()));
+                let fed = g.feed(Batch::from(rest[..n].to_vec()));
                 push(fed.completed, &mut events);
                 push(fed.within, &mut events);
                 rest = &rest[n..];
