@@ -16,7 +16,7 @@ impl Follower {
             if self.cur.is_some() {
                 if let Err(e) = self.read_current().await? {
                     self.note(format!("read error: {e}")).await?;
-                    self.end_current().await?;
+                    self.end_current(true).await?;
                 }
                 if self.sub.is_none() {
                     // --no-follow: read to the end, whatever happens to the name.
@@ -47,7 +47,7 @@ impl Follower {
                 Ok(old) => old,
                 Err(e) => {
                     self.note(format!("read error: {e}")).await?;
-                    self.end_current().await?;
+                    self.end_current(true).await?;
                     continue;
                 }
             };
@@ -75,7 +75,7 @@ impl Follower {
             let moved_on = self.next.iter().any(|n| n.file.metadata().is_ok_and(|m| m.len() > 0));
             let deleted = old.nlink() == 0;
             if !self.next.is_empty() && (moved_on || deleted || self.next.len() > MAX_NEXT) {
-                self.end_current().await?;
+                self.end_current(true).await?;
                 self.cur = self.next.pop_front();
                 self.track_symlink();
                 self.note("replaced; following the new file").await?;
@@ -83,7 +83,7 @@ impl Follower {
             }
             if deleted {
                 // Gone, and nothing new at the name yet.
-                self.end_current().await?;
+                self.end_current(!self.end_when_gone).await?;
                 if self.end_when_gone {
                     self.gone = true;
                     return Ok(());
@@ -101,7 +101,7 @@ impl Follower {
     /// The current file was truncated (or truncated and written again): read it from the start.
     async fn truncated(&mut self) -> Result<(), Detached> {
         self.note("file truncated; reading from the start").await?;
-        self.flush_partial().await?;
+        self.flush_partial(true).await?;
         if let Some(cur) = &mut self.cur {
             cur.pos = 0;
             cur.seen.clear();

@@ -300,7 +300,7 @@ impl Follower {
         }
         let Some(sub) = &self.sub else {
             // --no-follow: the current end is the end (just read to).
-            self.flush_partial().await?;
+            self.flush_partial(false).await?;
             self.cur = None;
             return Ok(false);
         };
@@ -449,22 +449,28 @@ impl Follower {
         Ok(Some(new))
     }
 
-    /// Reads the current file to its end, ends its partial last line and closes it.
-    async fn end_current(&mut self) -> Result<(), Detached> {
+    /// Reads the current file to its end, ends its partial last line and closes it; `more`
+    /// when the source goes on (another file will be read under the name).
+    async fn end_current(&mut self, more: bool) -> Result<(), Detached> {
         if let Err(e) = self.read_current().await? {
             self.note(format!("read error: {e}")).await?;
         }
-        self.flush_partial().await?;
+        self.flush_partial(more).await?;
         self.cur = None;
         self.set_draining(false);
         Ok(())
     }
 
-    async fn flush_partial(&mut self) -> Result<(), Detached> {
+    /// Ends the partial last line; with `more` (the source goes on), says that the input
+    /// ended, so that an open event ends with it. A source that ends says so by ending.
+    async fn flush_partial(&mut self, more: bool) -> Result<(), Detached> {
         if let Some(batch) = self.cur.as_mut().and_then(|c| c.lines.finish()) {
             self.emit.lines(batch, None).await?;
         }
-        self.emit.send(super::SourceEvent::InputEnded(None)).await
+        if more {
+            self.emit.send(super::SourceEvent::InputEnded(None)).await?;
+        }
+        Ok(())
     }
 
     async fn note_missing(&mut self) -> Result<(), Detached> {
