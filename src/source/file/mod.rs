@@ -449,8 +449,7 @@ impl Follower {
         Ok(Some(new))
     }
 
-    /// Reads the current file to its end, ends its partial last line and closes it; `more`
-    /// when the source goes on (another file will be read under the name).
+    /// Reads the current file to its end, ends its partial last line and closes it.
     async fn end_current(&mut self, more: bool) -> Result<(), Detached> {
         if let Err(e) = self.read_current().await? {
             self.note(format!("read error: {e}")).await?;
@@ -461,8 +460,7 @@ impl Follower {
         Ok(())
     }
 
-    /// Ends the partial last line; with `more` (the source goes on), says that the input
-    /// ended, so that an open event ends with it. A source that ends says so by ending.
+    /// Ends the partial last line; with `more` (the source goes on), says the input ended.
     async fn flush_partial(&mut self, more: bool) -> Result<(), Detached> {
         if let Some(batch) = self.cur.as_mut().and_then(|c| c.lines.finish()) {
             self.emit.lines(batch, None).await?;
