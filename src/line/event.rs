@@ -14,6 +14,9 @@
 use std::sync::Arc;
 
 use regex::bytes::Regex;
+use regex_automata::hybrid::dfa::{Cache as DfaCache, DFA};
+use regex_automata::util::start;
+use regex_automata::Anchored;
 
 use super::batch::Gathered;
 use super::Batch;
@@ -62,9 +65,13 @@ pub struct Rule {
 #[derive(Debug)]
 pub struct Rules {
     rules: Vec<Rule>,
-    /// Per state, one regex matching where any of its rules would (one look per line instead
-    /// of one per rule; most lines continue nothing).
-    any: Vec<Option<Regex>>,
+    /// Per state, one anchored lazy DFA matching where any of its rules would (one look per
+    /// line instead of one per rule; most lines continue nothing, and a DFA with a cache of
+    /// its own is several times cheaper per look than a shared `Regex`).
+    any: Vec<Option<DFA>>,
+    /// Per state, whether every rule from [`START`] is also one of the state's: then a line
+    /// that continues nothing there starts a [`LOG`] event without a second look.
+    covers_start: Vec<bool>,
     /// The most lines in one event; the next line starts another.
     pub max_lines: usize,
     /// The most content bytes in one event.
@@ -86,7 +93,7 @@ pub enum Preset {
 
 /// A rule as written in a preset: from states, a pattern, to a state.
 type Def = (&'static [u8], Def1, u8);
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq)]
 enum Def1 {
     Indent,
     Empty,
@@ -196,7 +203,22 @@ impl Rules {
                     })
                     .collect();
                 let any = alternatives.join("|");
-                (!any.is_empty()).then(|| Regex::new(&any).expect("a preset's regex is valid"))
+                (!any.is_empty()).then(|| {
+                    // As `regex::bytes`: lines need not be UTF-8.
+                    DFA::builder()
+                        .syntax(regex_automata::util::syntax::Config::new().utf8(false))
+                        .thompson(regex_automata::nfa::thompson::Config::new().utf8(false))
+                        .build(&any)
+                        .expect("a preset's regex is valid")
+                })
+            })
+            .collect();
+        let from = |d: &Def, state: u8| d.0.contains(&state);
+        let covers_start = (0..states as u8)
+            .map(|state| {
+                defs.iter()
+                    .filter(|d| from(d, START))
+                    .all(|s| defs.iter().any(|d| from(d, state) && d.1 == s.1))
             })
             .collect();
         let rules = defs
@@ -211,21 +233,32 @@ impl Rules {
                 to,
             })
             .collect();
-        Rules { rules, any, max_lines, max_bytes }
+        Rules { rules, any, covers_start, max_lines, max_bytes }
     }
 
     /// Rules where a line matching `start` starts an event and every other line continues one
     /// (`--multiline-start`).
     pub fn start_pattern(start: Regex, max_lines: usize, max_bytes: usize) -> Rules {
         let rules = vec![Rule { from: 1 << LOG, pattern: Pattern::NotRe(start), to: LOG }];
-        Rules { rules, any: Vec::new(), max_lines, max_bytes }
+        Rules { rules, any: Vec::new(), covers_start: Vec::new(), max_lines, max_bytes }
+    }
+
+    /// A cache for the lookups of these rules (one per thread that groups).
+    pub fn cache(&self) -> Cache {
+        Cache(self.any.iter().map(|dfa| dfa.as_ref().map(DFA::create_cache)).collect())
     }
 
     /// The state after `line` in state `state`, if a rule lets it continue the event.
-    fn next(&self, state: u8, line: &[u8]) -> Option<u8> {
-        match self.any.get(state as usize) {
-            Some(None) => return None,
-            Some(Some(any)) if !any.is_match(line) => return None,
+    fn next(&self, state: u8, line: &[u8], cache: &mut Cache) -> Option<u8> {
+        match (self.any.get(state as usize), cache.0.get_mut(state as usize)) {
+            (Some(None), _) => return None,
+            (Some(Some(any)), Some(Some(cache))) => {
+                // An error (the cache given up on, which these small rules cannot make
+                // happen) falls back to the rules one by one.
+                if let Ok(false) = matches_start(any, cache, line) {
+                    return None;
+                }
+            }
             _ => {}
         }
         let bit = 1u16 << state;
@@ -234,10 +267,46 @@ impl Rules {
     }
 
     /// The state of an event whose first line is `line`.
-    fn first(&self, line: &[u8]) -> u8 {
-        self.next(START, line).unwrap_or(LOG)
+    fn first(&self, line: &[u8], cache: &mut Cache) -> u8 {
+        self.next(START, line, cache).unwrap_or(LOG)
+    }
+
+    /// The state of an event whose first line is `line`, known not to continue one in `state`.
+    fn first_after(&self, state: u8, line: &[u8], cache: &mut Cache) -> u8 {
+        if self.covers_start.get(state as usize) == Some(&true) {
+            LOG
+        } else {
+            self.first(line, cache)
+        }
     }
 }
+
+/// Whether `dfa` matches at the start of `line`: the DFA walked byte by byte, ending at the
+/// first byte that rules a match in or out (most lines: their first few).
+fn matches_start(dfa: &DFA, cache: &mut DfaCache, line: &[u8]) -> Result<bool, ()> {
+    let start = start::Config::new().anchored(Anchored::Yes);
+    let mut sid = dfa.start_state(cache, &start).map_err(drop)?;
+    for &byte in line {
+        sid = dfa.next_state(cache, sid, byte).map_err(drop)?;
+        if sid.is_tagged() {
+            if sid.is_match() {
+                return Ok(true);
+            }
+            if sid.is_dead() {
+                return Ok(false);
+            }
+            if sid.is_quit() {
+                return Err(());
+            }
+        }
+    }
+    Ok(dfa.next_eoi_state(cache, sid).map_err(drop)?.is_match())
+}
+
+/// The lazy DFAs' caches of one [`Rules`] ([`Rules::cache`]): one for all groupers of a loop,
+/// so that an open event costs no cache of its own.
+#[derive(Debug)]
+pub struct Cache(Vec<Option<DfaCache>>);
 
 /// What feeding a batch gave.
 #[derive(Debug, Default)]
@@ -279,12 +348,13 @@ impl Grouper {
     }
 
     /// Groups `batch`'s lines; see [`Fed`]. The last event stays open.
-    pub fn feed(&mut self, batch: Batch) -> Fed {
+    pub fn feed(&mut self, batch: Batch, cache: &mut Cache) -> Fed {
         let rules = &*self.rules;
         let mut starts: Vec<u32> = Vec::new();
         let mut lines = self.open.len();
         for (i, line) in batch.iter().enumerate() {
-            let next = if lines > 0 { rules.next(self.state, line) } else { None };
+            let open = lines > 0;
+            let next = if open { rules.next(self.state, line, cache) } else { None };
             match next {
                 Some(to)
                     if lines < rules.max_lines && self.bytes + line.len() <= rules.max_bytes =>
@@ -296,7 +366,8 @@ impl Grouper {
                 }
                 // Too large: cut, and the next event goes on in the same state.
                 Some(to) => self.state = to,
-                None => self.state = rules.first(line),
+                None if open => self.state = rules.first_after(self.state, line, cache),
+                None => self.state = rules.first(line, cache),
             }
             starts.push(i as u32);
             lines = 1;

@@ -17,7 +17,7 @@ use tokio::time::{Instant, Sleep};
 
 use super::table::SourceId;
 use super::Mux;
-use crate::line::event::{Grouper, Rules};
+use crate::line::event::{Cache, Grouper, Rules};
 use crate::line::{Arrival, Peer, Stream};
 
 /// Which input of which source: the source, the command output, the connection (its peer's
@@ -57,6 +57,7 @@ impl Open {
 /// The groupers of every input with an open event, and their timer.
 pub struct Groups {
     rules: Arc<Rules>,
+    cache: Cache,
     timeout: Duration,
     /// The most bytes all open events may hold together.
     limit: usize,
@@ -76,6 +77,7 @@ impl Groups {
     /// most `limit` bytes together.
     pub fn new(rules: Rules, timeout: Duration, limit: usize) -> Groups {
         Groups {
+            cache: rules.cache(),
             rules: Arc::new(rules),
             timeout,
             limit,
@@ -109,7 +111,7 @@ impl Groups {
             }
         };
         let before = open.grouper.held();
-        let fed = open.grouper.feed(lines.batch);
+        let fed = open.grouper.feed(lines.batch, &mut self.cache);
         if let Some(event) = fed.completed {
             done.push(open.arrival(event, open.time));
         }

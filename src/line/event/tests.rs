@@ -4,7 +4,9 @@ use proptest::prelude::*;
 /// Groups `text`'s lines fed `per` lines at a time; the events as their lines.
 fn group_chunked(rules: Rules, text: &str, per: usize) -> Vec<Vec<String>> {
     let lines: Vec<Vec<u8>> = text.lines().map(|l| l.as_bytes().to_vec()).collect();
-    let mut g = Grouper::new(Arc::new(rules));
+    let rules = Arc::new(rules);
+    let mut cache = rules.cache();
+    let mut g = Grouper::new(rules);
     let mut out = Vec::new();
     let take = |batch: Option<Batch>, out: &mut Vec<Vec<String>>| {
         if let Some(b) = batch {
@@ -14,7 +16,7 @@ fn group_chunked(rules: Rules, text: &str, per: usize) -> Vec<Vec<String>> {
         }
     };
     for chunk in lines.chunks(per.max(1)) {
-        let fed = g.feed(Batch::from(chunk.to_vec()));
+        let fed = g.feed(Batch::from(chunk.to_vec()), &mut cache);
         take(fed.completed, &mut out);
         take(fed.within, &mut out);
     }
@@ -162,9 +164,11 @@ fn an_event_is_cut_at_its_limits_and_goes_on() {
 
 #[test]
 fn an_idle_grouper_holds_nothing() {
-    let mut g = Grouper::new(Arc::new(Rules::preset(Preset::Java, 1000, 1 << 20)));
+    let rules = Arc::new(Rules::preset(Preset::Java, 1000, 1 << 20));
+    let mut cache = rules.cache();
+    let mut g = Grouper::new(rules);
     assert!(!g.is_open() && g.held() == 0);
-    let fed = g.feed(Batch::from(vec![b"a".to_vec(), b"b".to_vec()]));
+    let fed = g.feed(Batch::from(vec![b"a".to_vec(), b"b".to_vec()]), &mut cache);
     assert!(fed.completed.is_none() && fed.started);
     assert_eq!(fed.within.unwrap().len(), 1);
     assert!(g.is_open());
@@ -196,7 +200,9 @@ proptest! {
         let rules = || Arc::new(Rules::preset(preset, max_lines, 1 << 20));
         let input: Vec<Vec<u8>> = lines.iter().map(|l| l.as_bytes().to_vec()).collect();
         let run = |cuts: &[usize]| {
-            let mut g = Grouper::new(rules());
+            let rules = rules();
+            let mut cache = rules.cache();
+            let mut g = Grouper::new(rules);
             let mut events: Vec<Vec<Vec<u8>>> = Vec::new();
             let push = |b: Option<Batch>, events: &mut Vec<Vec<Vec<u8>>>| {
                 if let Some(b) = b {
@@ -210,7 +216,7 @@ proptest! {
             while !rest.is_empty() {
                 let n = cuts[k % cuts.len()].min(rest.len());
                 k += 1;
-                let fed = g.feed(Batch::from(rest[..n].to_vec()));
+                let fed = g.feed(Batch::from(rest[..n].to_vec()), &mut cache);
                 push(fed.completed, &mut events);
                 push(fed.within, &mut events);
                 rest = &rest[n..];
