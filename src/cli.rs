@@ -247,7 +247,8 @@ pub struct Args {
     /// `fatal error:` through its goroutine stacks; `indent`: any line starting with a space or
     /// tab continues the one before. An event ends when the next begins, when its input ends
     /// (a connection closes, a file is rotated or truncated), or after --multiline-timeout with
-    /// no new line. Events are per source and per connection. Plain output keeps the label on
+    /// no new line; quitting writes the open ones. Events are per source, per connection and
+    /// per UDP sender. Plain output keeps the label on
     /// every line; on a terminal the lines after an event's first are marked with a dim `│`;
     /// --json and --format take an event as one record, its lines joined by newlines.
     #[arg(long, value_name = "PRESET", value_enum)]

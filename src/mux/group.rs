@@ -154,6 +154,19 @@ impl Groups {
         self.arm();
     }
 
+    /// Ends every open event (mux-tail is quitting); `done` gets them in the order they began,
+    /// with the source of each.
+    pub fn end_all(&mut self, done: &mut Vec<(SourceId, Arrival)>) {
+        let mut keys: Vec<Key> = self.open.keys().copied().collect();
+        keys.sort_by_key(|k| self.open[k].time);
+        for key in keys {
+            let mut events = Vec::new();
+            self.end(key, &mut events);
+            done.extend(events.into_iter().map(|a| (key.0, a)));
+        }
+        self.arm();
+    }
+
     /// Whether an event is open (the timer runs).
     pub fn is_timing(&self) -> bool {
         self.armed.is_some()
@@ -259,11 +272,16 @@ impl Mux {
         }
     }
 
-    /// Ends the events no line came for within `--multiline-timeout`.
-    pub(super) fn expire(&mut self) {
+    /// Ends the events no line came for within `--multiline-timeout`, or with `all` every
+    /// open event (mux-tail is quitting: what was read is shown).
+    pub(super) fn expire(&mut self, all: bool) {
         let mut done = Vec::new();
         if let Some(groups) = &mut self.groups {
-            groups.expire(&mut done);
+            if all {
+                groups.end_all(&mut done);
+            } else {
+                groups.expire(&mut done);
+            }
         }
         for (id, lines) in done {
             self.complete(id, vec![lines]);

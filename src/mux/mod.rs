@@ -192,7 +192,7 @@ impl Mux {
                         self.pending_bytes = 0;
                     }
                 },
-                () = group::tick(&mut self.groups), if timing => self.expire(),
+                () = group::tick(&mut self.groups), if timing => self.expire(false),
                 item = self.table.map.next(), if can_take => {
                     // `None`: the last stream just ended; the check above ends the loop.
                     if let Some((id, event)) = item {
@@ -203,6 +203,19 @@ impl Mux {
         };
         self.table.close_all();
         self.locating.abort_all();
+        if matches!(exit, Exit::Quit | Exit::Signal(_)) {
+            // Lines read but not yet written (open events too) go out before mux-tail does,
+            // within a bound: a quit never silently drops what was read.
+            self.expire(true);
+            let pending = async {
+                while !self.pending.is_empty() {
+                    if out.send(self.handoff()).await.is_err() {
+                        break;
+                    }
+                }
+            };
+            let _ = tokio::time::timeout(SIGNAL_DRAIN, pending).await;
+        }
         if self.counting && exit == Exit::Ended {
             for (id, row) in self.table.rows() {
                 if !matches!(row.spec.kind, source::SourceKind::Glob(_)) {

@@ -5,6 +5,7 @@
 //! wait in the socket's receive buffer (enlarged at start), and the kernel drops what does not
 //! fit — as it does for every UDP receiver.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -19,6 +20,10 @@ use crate::line::Peer;
 const RECV_BUFFER: usize = 4 << 20;
 /// The largest datagram.
 const DATAGRAM: usize = 64 * 1024;
+/// The most senders remembered. A sender's lines share one `Peer` (its identity for
+/// `--multiline`: one sender's datagrams join into events, two senders' never do); past this
+/// many the memory is started afresh, which at worst cuts an event open at that moment.
+const SENDERS: usize = 1024;
 
 /// Binds `addr` and starts receiving.
 pub fn open(addr: SocketAddr, opts: &SourceOptions) -> anyhow::Result<SourceStream> {
@@ -34,7 +39,7 @@ pub fn open(addr: SocketAddr, opts: &SourceOptions) -> anyhow::Result<SourceStre
             let _ = emit.note(format!("listening on {local}")).await;
         }
         let mut buf = vec![0u8; DATAGRAM];
-        let mut last: Option<(SocketAddr, Peer)> = None;
+        let mut senders: HashMap<SocketAddr, Peer> = HashMap::new();
         loop {
             let Ok((n, from)) = socket.recv_from(&mut buf).await else { continue };
             if !allowed(&allow, from.ip()) {
@@ -44,14 +49,10 @@ pub fn open(addr: SocketAddr, opts: &SourceOptions) -> anyhow::Result<SourceStre
                 }
                 continue;
             }
-            let peer = match &last {
-                Some((addr, peer)) if *addr == from => peer.clone(),
-                _ => {
-                    let peer: Peer = Arc::from(from.to_string());
-                    last = Some((from, peer.clone()));
-                    peer
-                }
-            };
+            if senders.len() >= SENDERS && !senders.contains_key(&from) {
+                senders.clear();
+            }
+            let peer = senders.entry(from).or_insert_with(|| Arc::from(from.to_string())).clone();
             let mut lines = limits.splitter();
             lines.push(&buf[..n]);
             for batch in [lines.take_batch(), lines.finish()].into_iter().flatten() {

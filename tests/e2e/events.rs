@@ -69,6 +69,21 @@ fn the_last_event_of_a_followed_file_is_shown_after_the_timeout() {
 }
 
 #[test]
+fn an_open_event_is_written_when_mux_tail_is_stopped() {
+    let env = TestEnv::new();
+    env.write("app.log", "");
+    let mut run =
+        env.cmd().args(["--multiline", "java", "--multiline-timeout", "1h", "app.log"]).spawn();
+    env.append("app.log", format!("2026-12-02 10:00:00 INFO up\n{TRACE}"));
+    // The first event is complete once the trace starts; the trace stays open (1 h).
+    run.wait_stdout("[app.log] 2026-12-02 10:00:00 INFO up\n");
+    let status = run.stop();
+    assert_eq!(status.code(), Some(143), "SIGTERM: 128 + 15");
+    let want: String = TRACE.lines().map(|l| format!("[app.log] {l}\n")).collect();
+    assert_eq!(run.stdout_string(), format!("[app.log] 2026-12-02 10:00:00 INFO up\n{want}"));
+}
+
+#[test]
 fn a_trace_written_in_pieces_stays_contiguous_beside_a_busy_source() {
     let env = TestEnv::new();
     env.write("busy.log", "");
@@ -134,4 +149,26 @@ fn two_connections_lines_never_join() {
         run.stdout_string(),
         "[net] b starts\n[net]   b goes on\n[net] a starts\n[net]   a goes on\n"
     );
+}
+
+#[test]
+fn two_udp_senders_interleaved_keep_their_events_apart() {
+    let env = TestEnv::new();
+    let run = env
+        .cmd()
+        .args(["--multiline", "java", "--multiline-timeout", "300ms", "--format", "<{line}>"])
+        .arg("udp:127.0.0.1:0")
+        .spawn();
+    let port = run.port("udp:127.0.0.1:0");
+    let a = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let b = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let to = ("127.0.0.1", port);
+    a.send_to(b"ERROR a failed", to).unwrap();
+    b.send_to(b"INFO b", to).unwrap();
+    a.send_to(b"\tat a.A.run(A.java:1)", to).unwrap();
+    b.send_to(b"\tat b.B.run(B.java:2)", to).unwrap();
+    run.wait_stdout("<INFO b\n\tat b.B.run(B.java:2)>\n");
+    let text = run.stdout_string();
+    assert!(text.contains("<ERROR a failed\n\tat a.A.run(A.java:1)>\n"), "{text}");
+    assert_eq!(text.matches('<').count(), 2, "two events: {text}");
 }
