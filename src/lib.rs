@@ -16,6 +16,7 @@ pub mod line;
 pub mod messages;
 pub mod mux;
 pub mod output;
+pub mod parse;
 pub mod render;
 pub mod source;
 pub mod term;
