@@ -270,7 +270,7 @@ fn words(hay: &[u8]) -> Option<Found> {
         let len = hay[i..].iter().take_while(|b| b.is_ascii_alphabetic()).count();
         let (start, end) = (i, i + len);
         i = end;
-        if len < 3 || len > 9 || hay.get(end).is_some_and(|&b| is_word(b)) {
+        if !(3..=9).contains(&len) || hay.get(end).is_some_and(|&b| is_word(b)) {
             continue;
         }
         let word = &hay[start..end];
