@@ -23,7 +23,7 @@ _mux__tail() {
 
     case "${cmd}" in
         mux__tail)
-            opts="-n -f -e -v -w -x -c -i -t -h -V --tail --lines --follow --no-follow --color --no-color --no-label --max-line-bytes --max-pending-bytes --max-connections --allow --keys --grep --exclude --fixed-strings --word-regexp --line-regexp --count --ignore-case --highlight --format --timestamps --json --multiline --multiline-start --multiline-timeout --max-event-lines --generate --help --version"
+            opts="-n -f -e -v -w -x -c -i -A -B -C -t -h -V --tail --lines --follow --no-follow --color --no-color --no-label --max-line-bytes --max-pending-bytes --max-connections --allow --keys --grep --exclude --fixed-strings --word-regexp --line-regexp --count --ignore-case --level --after-context --before-context --context --highlight --format --timestamps --json --multiline --multiline-start --multiline-timeout --max-event-lines --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -78,6 +78,34 @@ _mux__tail() {
                     return 0
                     ;;
                 -v)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --level)
+                    COMPREPLY=($(compgen -W "trace debug info notice warn error fatal" -- "${cur}"))
+                    return 0
+                    ;;
+                --after-context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -A)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --before-context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -B)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -11,8 +11,18 @@ always\t'Read keys; fail when there is no terminal'
 never\t'Never read keys or change the terminal\'s mode'"
 complete -c mux-tail -s e -l grep -d 'Keep lines matching REGEX (repeatable: any)' -r
 complete -c mux-tail -s v -l exclude -d 'Drop lines matching REGEX (repeatable)' -r
+complete -c mux-tail -l level -d 'Show only lines at LEVEL or above: trace, debug, info, notice, warn, error, fatal' -r -f -a "trace\t''
+debug\t''
+info\t''
+notice\t''
+warn\t''
+error\t''
+fatal\t''"
+complete -c mux-tail -s A -l after-context -d 'Also show N lines after each line the filters keep' -r
+complete -c mux-tail -s B -l before-context -d 'Also show N lines before each line the filters keep' -r
+complete -c mux-tail -s C -l context -d 'Also show N lines before and after each line the filters keep' -r
 complete -c mux-tail -l highlight -d 'Highlight matches of REGEX when colouring (repeatable)' -r
-complete -c mux-tail -l format -d 'Lay lines out as TEMPLATE: {label} {line} {time} {peer} {source} {stream}' -r -f
+complete -c mux-tail -l format -d 'Lay lines out as TEMPLATE: {label} {line} {time} {peer} {source} {stream} {level} {.PATH}' -r -f
 complete -c mux-tail -l multiline -d 'Group lines into events: java, python, go, indent' -r -f -a "java\t'Java and other JVM logs: exceptions, frames, causes'
 python\t'Python: tracebacks, chained ones too'
 go\t'Go: panics and fatal errors with their goroutine stacks'

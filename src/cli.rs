@@ -1,8 +1,10 @@
 //! The command line: flags, help text and the parsing of single values. [`crate::config`]
 //! turns them into a `Config`; this module never looks at it.
 
+use clap::builder::TypedValueParser;
 use clap::{CommandFactory, Parser, ValueEnum};
 
+use crate::parse::Level;
 use crate::source::allow::Cidr;
 use crate::source::Initial;
 
@@ -154,8 +156,8 @@ pub struct Args {
     /// Read keys from the terminal: auto, always, never.
     ///
     /// Keys are read from /dev/tty while running, also when stdout is piped: 1-9 mute, d detach,
-    /// a attach, p pause, / filter, l list, ? help, q quit. `auto` reads keys when there is a
-    /// terminal and standard input is not both a source and that terminal; `always` fails
+    /// a attach, p pause, / filter, L level, l list, ? help, q quit. `auto` reads keys when
+    /// there is a terminal and standard input is not both a source and that terminal; `always` fails
     /// without a terminal; `never` leaves the terminal alone (for `| less`).
     #[arg(long, value_name = "WHEN", value_enum, default_value_t = KeysChoice::Auto, env = "MUX_TAIL_KEYS")]
     pub keys: KeysChoice,
@@ -207,6 +209,37 @@ pub struct Args {
     #[arg(short = 'i', long)]
     pub ignore_case: bool,
 
+    /// Show only lines at LEVEL or above: trace, debug, info, notice, warn, error, fatal.
+    ///
+    /// A line's level is what it says of itself: a level word near its start (INFO, WARN,
+    /// ERROR…, in any case when bracketed as [error] or first and followed by a colon),
+    /// logfmt level=, a JSON object's level/lvl/severity field (pino and bunyan numbers too),
+    /// a klog prefix (E1202 …) or a syslog <PRI>. Lines without one are kept, so that a crash
+    /// message is never hidden. With --multiline an event goes by its first line. The L key
+    /// changes it while running (all, warn, error).
+    #[arg(long, value_name = "LEVEL", ignore_case = true, value_parser = level_parser())]
+    pub level: Option<Level>,
+
+    /// Also show N lines after each line the filters keep.
+    ///
+    /// As grep -A: with -e, -v, --level or the / filter, the N lines (events, with --multiline)
+    /// of the same source after each kept one are shown too; `--` marks where lines were left
+    /// out between them. Another source's lines are never context.
+    #[arg(short = 'A', long, value_name = "N")]
+    pub after_context: Option<usize>,
+
+    /// Also show N lines before each line the filters keep.
+    ///
+    /// As grep -B; see -A.
+    #[arg(short = 'B', long, value_name = "N")]
+    pub before_context: Option<usize>,
+
+    /// Also show N lines before and after each line the filters keep.
+    ///
+    /// As grep -C: -A N and -B N at once (an -A or -B given beside it wins for its side).
+    #[arg(short = 'C', long, value_name = "N")]
+    pub context: Option<usize>,
+
     /// Highlight matches of REGEX when colouring (repeatable).
     ///
     /// The parts of lines matching REGEX are highlighted when colouring (a terminal, or
@@ -214,12 +247,16 @@ pub struct Args {
     #[arg(long, value_name = "REGEX")]
     pub highlight: Vec<String>,
 
-    /// Lay lines out as TEMPLATE: {label} {line} {time} {peer} {source} {stream}.
+    /// Lay lines out as TEMPLATE: {label} {line} {time} {peer} {source} {stream} {level} {.PATH}.
     ///
     /// Each line is printed as TEMPLATE with {label}, {line}, {time} (arrival time, RFC 3339 in
     /// UTC with milliseconds), {peer} (the remote address for socket sources, empty otherwise)
-    /// and {source} (the source as given) filled in, and {stream} (stdout or stderr, for
-    /// commands; empty otherwise). {{ and }} are literal braces.
+    /// and {source} (the source as given) filled in, {stream} (stdout or stderr, for commands;
+    /// empty otherwise), {level} (the line's level in lower case, as --level reads it; empty
+    /// when none) and {.PATH} (a field: the value at PATH, as {.http.status}, of a line that is
+    /// a JSON object, or a logfmt line's value for the key PATH, as {.msg} of msg="slow query";
+    /// strings without quotes, numbers and booleans as written, objects as compact JSON; empty
+    /// when absent). {{ and }} are literal braces.
     #[arg(long, value_name = "TEMPLATE", value_hint = clap::ValueHint::Other)]
     pub format: Option<String>,
 
@@ -231,9 +268,9 @@ pub struct Args {
 
     /// One JSON object per line.
     ///
-    /// Each line becomes {"label","line","time","peer","source"} (peer for socket sources only).
-    /// A line that is not valid UTF-8 also carries its exact bytes in "line_base64". Never
-    /// coloured.
+    /// Each line becomes {"label","line","level","time","peer","source"} (peer for socket
+    /// sources only; level as --level reads it, null when the line shows none). A line that is
+    /// not valid UTF-8 also carries its exact bytes in "line_base64". Never coloured.
     #[arg(long)]
     pub json: bool,
 
@@ -429,6 +466,13 @@ pub enum ColorChoice {
     Always,
     /// Never colour.
     Never,
+}
+
+/// `--level`'s values: the level names (so that completions offer them).
+fn level_parser() -> impl TypedValueParser<Value = Level> {
+    let names = Level::ALL.map(Level::name);
+    clap::builder::PossibleValuesParser::new(names)
+        .map(|name| Level::named(name.as_bytes()).expect("one of the level names"))
 }
 
 /// Parses a duration: a number (decimals allowed) with `ms`, `s`, `m`, `h` or `d`; seconds

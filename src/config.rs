@@ -6,9 +6,11 @@ use std::io::IsTerminal;
 use crate::cli::{Args, ColorChoice, KeysChoice, MultilinePreset};
 use regex::bytes::Regex;
 
+use crate::filter::context::Context;
 use crate::filter::{self, Filters, Matching};
 use crate::line::event::{Preset, Rules};
 use crate::line::{Budget, LineLimits};
+use crate::parse::Level;
 use crate::render::{Layout, Style, Template};
 use crate::source::{Initial, SourceKind, SourceOptions, SourceSpec, SpecError};
 
@@ -42,6 +44,10 @@ pub struct Config {
     pub highlight: Option<Regex>,
     /// `--multiline` or `--multiline-start`: how lines group into events.
     pub multiline: Option<Multiline>,
+    /// `--level`: the least level shown.
+    pub level: Option<Level>,
+    /// `-A`, `-B`, `-C`.
+    pub context: Context,
 }
 
 /// How lines group into events.
@@ -229,6 +235,11 @@ impl Config {
             layout,
             highlight,
             multiline,
+            level: args.level,
+            context: Context {
+                before: args.before_context.or(args.context).unwrap_or(0),
+                after: args.after_context.or(args.context).unwrap_or(0),
+            },
         })
     }
 }

@@ -27,6 +27,8 @@ pub enum Command {
     TogglePause,
     /// Show only lines matching this regex; empty shows all again.
     Filter(String),
+    /// The next least level shown: all, warn, error, all again (`L`).
+    CycleLevel,
     /// Show the source table.
     List,
     /// Show the keys.
@@ -51,6 +53,7 @@ pub const HELP: &[&str] = &[
     "  a          attach: type a SOURCE (file, -, tcp:PORT, LABEL=...) and Enter",
     "  p, space   pause / resume output (held lines are kept, then sources are held back)",
     "  /          filter: type a regex and Enter; only matching lines are shown; empty clears",
+    "  L          level: show all -> warn and above -> error and above -> all",
     "  l          list sources: number, label, state, lines, bytes, open connections or files",
     "  ?          this help",
     "  q, Ctrl-C  quit",
@@ -248,6 +251,7 @@ impl KeyParser {
             b'/' => self.open(Prompt::Filter, out),
             b'p' | b' ' => out.push(Command::TogglePause),
             b'l' => out.push(Command::List),
+            b'L' => out.push(Command::CycleLevel),
             b'?' | b'h' => out.push(Command::Help),
             b'q' => out.push(Command::Quit),
             // Only in debug builds: tests check that a panic gives the terminal back.

@@ -153,6 +153,11 @@ fn keys(roff: &mut Roff) {
              back; nothing is dropped.",
         ),
         ("/", "Filter: type a regex and Enter; only matching lines are shown. Empty clears it."),
+        (
+            "L",
+            "Level: the least level shown goes all, warn and above, error and above, all again \
+             (lines that show no level are always shown).",
+        ),
         ("l", "List sources: number, label, state, lines and bytes seen, open connections."),
         ("?", "Help."),
         ("q, Ctrl-C", "Quit."),
@@ -251,6 +256,12 @@ fn examples(roff: &mut Roff) {
         ("mux-tail -e error -e warn -v healthcheck a.log", "Errors and warnings, without noise."),
         ("mux-tail --json a.log tcp:9000 | jq .line", "One JSON object per line."),
         ("mux-tail --format '{time} {label}: {line}' a.log", "A layout of your own."),
+        ("mux-tail --level warn app.log", "Warnings and worse (and lines without a level)."),
+        ("mux-tail -e Timeout -C 3 app.log", "Each match with three lines either side, as grep."),
+        (
+            "mux-tail --format '{level} {.msg}' api.log",
+            "The level and the msg field of JSON or logfmt lines.",
+        ),
     ] {
         roff.control("TP", []);
         roff.text([bold(cmd)]);

@@ -20,6 +20,9 @@ pub struct Batch {
     pub(super) starts: Vec<u32>,
     /// The last line is an unfinished one, cut because the budget for unfinished lines ran out.
     pub(super) cut: bool,
+    /// Lines of this input were left out just before these (context, `-A`/`-B`/`-C`): a `--`
+    /// goes first.
+    pub(super) gap: bool,
 }
 
 impl Batch {
@@ -27,6 +30,38 @@ impl Batch {
     /// (`--max-pending-bytes`).
     pub fn cut_by_budget(&self) -> bool {
         self.cut
+    }
+
+    /// Whether a `--` goes before these lines (see [`Batch::set_gap`]).
+    pub fn gap(&self) -> bool {
+        self.gap
+    }
+
+    /// Says that lines of this input were left out just before these.
+    pub fn set_gap(&mut self) {
+        self.gap = true;
+    }
+
+    /// The events `ranges` (line ranges of this batch's events, in order) as a batch of their
+    /// own, sharing this one's buffer.
+    pub fn subset(&self, ranges: &[Range<usize>]) -> Batch {
+        let mut lines = Vec::with_capacity(ranges.iter().map(ExactSizeIterator::len).sum());
+        let mut starts = Vec::with_capacity(ranges.len());
+        for r in ranges {
+            starts.push(lines.len() as u32);
+            lines.extend_from_slice(&self.lines[r.clone()]);
+        }
+        let mut batch = Batch { data: self.data.clone(), ..Batch::default() };
+        batch.set_lines(lines, starts);
+        batch
+    }
+
+    /// The event `range` copied into a buffer of its own (so that keeping it pins no read
+    /// buffer).
+    pub fn copied(&self, range: Range<usize>) -> Batch {
+        let mut gathered = Gathered::default();
+        gathered.extend(self, range);
+        gathered.take()
     }
 
     /// The number of lines in the batch.
@@ -174,7 +209,7 @@ impl Gathered {
         let data = std::mem::take(&mut self.data).freeze();
         let lines = std::mem::take(&mut self.lines);
         let starts = if lines.len() > 1 { vec![0] } else { Vec::new() };
-        Batch { data, lines, starts, cut: false }
+        Batch { data, lines, starts, cut: false, gap: false }
     }
 }
 
@@ -188,7 +223,7 @@ impl From<Vec<Vec<u8>>> for Batch {
             data.extend_from_slice(&line);
             ranges.push([start, data.len() as u32]);
         }
-        Batch { data: data.into(), lines: ranges, starts: Vec::new(), cut: false }
+        Batch { data: data.into(), lines: ranges, starts: Vec::new(), cut: false, gap: false }
     }
 }
 

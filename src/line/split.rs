@@ -220,7 +220,7 @@ impl Splitter {
             // and would stay while the input is idle): it moves to one of its own.
             self.buf = BytesMut::from(&self.buf[..]);
         }
-        Some(Batch { data, lines, starts: Vec::new(), cut })
+        Some(Batch { data, lines, starts: Vec::new(), cut, gap: false })
     }
 
     /// The bytes of memory this splitter holds (its buffer's capacity).

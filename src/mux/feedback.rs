@@ -34,6 +34,8 @@ pub struct StatusView<'a> {
     pub held: Option<u64>,
     /// The live filter.
     pub filter: Option<&'a str>,
+    /// The least level shown (`--level`, `L`).
+    pub level: Option<crate::parse::Level>,
 }
 
 /// The feedback state: where it goes, the open prompt, the last answer to a key.
@@ -132,6 +134,9 @@ impl Feedback {
         if let Some(re) = view.filter {
             parts.push(format!("filter /{}/", safe(re)));
         }
+        if let Some(level) = view.level {
+            parts.push(format!("level >= {}", level.name()));
+        }
         // The sources last: on a narrow terminal they are what is cut.
         parts.push("? help".into());
         parts.push(view.table.status_names());
@@ -150,7 +155,8 @@ mod tests {
     #[test]
     fn each_mode_says_things_its_own_way() {
         let table = Table::default();
-        let view = StatusView { table: &table, held: Some(3), filter: Some("err") };
+        let level = Some(crate::parse::Level::Warn);
+        let view = StatusView { table: &table, held: Some(3), filter: Some("err"), level };
         let mut out = VecDeque::new();
         let mut f = Feedback::new(Mode::StatusLine { notes_inline: true });
         f.note("a.log: gone\x1b[2J", &mut out);
@@ -160,7 +166,7 @@ mod tests {
             texts(&out),
             [
                 r#"Info(["mux-tail: a.log: gone^[[2J"])"#,
-                r#"Status("muted [1] a | PAUSED, 3 lines held | filter /err/ | ? help | ")"#
+                r#"Status("muted [1] a | PAUSED, 3 lines held | filter /err/ | level >= warn | ? help | ")"#
             ]
         );
         out.clear();

@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 
 use super::table::SourceId;
-use crate::line::Arrival;
+use crate::line::{Arrival, Batch};
 
 /// Bytes of lines held; beyond that, sources are held back instead.
 pub const HOLD_BYTES: usize = 8 << 20;
@@ -43,10 +43,10 @@ impl Hold {
         self.lines
     }
 
-    /// Keeps only the held lines for which `keep` is true (a filter set while they were held).
-    pub fn retain(&mut self, mut keep: impl FnMut(&[u8]) -> bool) {
+    /// Filters every held batch with `filter` (a filter set while they were held).
+    pub fn filter(&mut self, mut filter: impl FnMut(&mut Batch)) {
         for (_, lines) in &mut self.held {
-            lines.batch.retain(&mut keep);
+            filter(&mut lines.batch);
         }
         self.held.retain(|(_, lines)| !lines.batch.is_empty());
         self.lines = self.held.iter().map(|(_, l)| l.batch.len() as u64).sum();
@@ -90,7 +90,7 @@ mod tests {
         // A filter set meanwhile applies to what is held.
         hold.push(0, Arrival::now(Batch::from(vec![b"keep".to_vec(), b"drop".to_vec()]), None));
         hold.push(1, Arrival::now(Batch::from(vec![b"drop".to_vec()]), None));
-        hold.retain(|l| l == b"keep");
+        hold.filter(|b| b.retain(|l| l == b"keep"));
         assert_eq!((hold.lines(), hold.bytes), (1, 4));
         let ids: Vec<_> = hold.release().map(|(id, _)| id).collect();
         assert_eq!(ids, [0]);

@@ -14,10 +14,11 @@ pub mod feedback;
 mod group;
 mod handoff;
 pub mod hold;
+mod show;
 mod streams;
 pub mod table;
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -28,10 +29,11 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_stream::StreamExt;
 
-use crate::filter::{self, Filters};
+use crate::filter::context::{Context, Ring};
+use crate::filter::Filters;
 use crate::keys::{self, Command};
-use crate::line::Arrival;
 use crate::output::{Out, Output, OutputEnd};
+use crate::parse::Level;
 use crate::source::{
     self, watch::DirWatch, Initial, Resolver, SourceEvent, SourceOptions, SourceSpec,
 };
@@ -86,6 +88,11 @@ pub struct Mux {
     counting: bool,
     /// `--multiline`: lines grouped into events.
     groups: Option<Groups>,
+    /// `--level` (or the `L` key): the least level shown.
+    level: Option<Level>,
+    /// `-A`/`-B`/`-C`, and each source's context state.
+    context: Context,
+    rings: HashMap<SourceId, Ring>,
 }
 
 impl Mux {
@@ -109,7 +116,17 @@ impl Mux {
             dismiss: Arc::default(),
             counting: false,
             groups: None,
+            level: None,
+            context: Context::default(),
+            rings: HashMap::new(),
         }
+    }
+
+    /// Shows only events at `level` or above (and those with none), with `context` around
+    /// what the filters keep.
+    pub fn set_selection(&mut self, level: Option<Level>, context: Context) {
+        self.level = level;
+        self.context = context;
     }
 
     /// Groups lines into events (`--multiline`).
@@ -282,6 +299,7 @@ impl Mux {
             SourceEvent::CaughtUp => self.table.caught_up(id),
             SourceEvent::Ended => {
                 self.end_events(id);
+                self.forget_context(id);
                 let row = self.table.row_mut(id);
                 if row.state == State::Following {
                     row.state = State::Ended;
@@ -289,28 +307,6 @@ impl Mux {
                 }
                 self.table.caught_up(id);
             }
-        }
-    }
-
-    /// Filters source `id`'s lines and queues (or holds) what is left.
-    fn show(&mut self, id: SourceId, mut lines: Arrival) {
-        self.filters.apply(&mut lines.batch);
-        if let Some(re) = &self.filter {
-            lines.batch.retain(|line| re.is_match(line));
-        }
-        if lines.batch.is_empty() {
-            return;
-        }
-        if self.counting {
-            self.table.row_mut(id).shown += lines.batch.event_count() as u64;
-            return;
-        }
-        if self.holding() {
-            self.hold.push(id, lines);
-            self.update_status();
-        } else {
-            self.pending_bytes += lines.batch.data_len();
-            self.pending.push_back(Out::Lines(id, lines));
         }
     }
 
@@ -352,6 +348,7 @@ impl Mux {
                         stream.close().await;
                         self.pending.push_back(Out::Forget(i));
                     }
+                    self.forget_context(i);
                 }
                 self.say(format!("detached {}", self.table.name(id)));
             }
@@ -377,23 +374,8 @@ impl Mux {
                     }
                 }
             }
-            Command::Filter(text) => {
-                if text.is_empty() {
-                    self.filter = None;
-                    self.say("filter cleared".into());
-                } else {
-                    match filter::compile(&text, self.ignore_case) {
-                        Ok(re) => {
-                            // Lines held meanwhile (paused, or typed over) are filtered too.
-                            self.hold.retain(|line| re.is_match(line));
-                            self.filter = Some(re);
-                            self.say(format!("showing only lines matching /{text}/"));
-                        }
-                        // The old filter stays.
-                        Err(e) => self.say(e),
-                    }
-                }
-            }
+            Command::Filter(text) => self.set_filter(text),
+            Command::CycleLevel => self.cycle_level(),
             Command::List => {
                 let mut rows = self.table.list(self.groups.is_some());
                 if self.hold.paused {
@@ -426,22 +408,6 @@ impl Mux {
         self.say("output waits: any key goes on".into());
     }
 
-    /// Lets held lines go (pause ended, or a prompt closed).
-    fn release_held(&mut self) {
-        for (id, lines) in self.hold.release() {
-            self.pending_bytes += lines.batch.data_len();
-            self.pending.push_back(Out::Lines(id, lines));
-        }
-    }
-
-    /// Whether lines are held back: paused, or a prompt is being typed on a terminal that the
-    /// output also goes to (piped into grep), where lines would run through the prompt.
-    fn holding(&self) -> bool {
-        self.hold.paused
-            || self.dismiss.load(Ordering::Relaxed)
-            || (self.feedback.prompting() && self.feedback.mode() == Mode::Stderr)
-    }
-
     /// The id for source number `n`, or a message that there is none.
     fn number(&mut self, n: usize) -> Option<SourceId> {
         let id = self.table.number(n);
@@ -463,6 +429,7 @@ impl Mux {
             table: &self.table,
             held: self.hold.paused.then(|| self.hold.lines()),
             filter: self.filter.as_ref().map(Regex::as_str),
+            level: self.level,
         };
         self.feedback.status(&view, &mut self.pending);
     }

@@ -5,8 +5,9 @@ use std::time::SystemTime;
 use super::Source;
 use crate::line::Arrival;
 
-/// `{"label":…,"line":…,"time":…,"peer":…,"source":…}` and a newline; a line that is not UTF-8
-/// also carries its exact bytes as `line_base64`.
+/// `{"label":…,"line":…,"level":…,"time":…,"peer":…,"source":…}` and a newline; a line that
+/// is not UTF-8 also carries its exact bytes as `line_base64`; `level` is `null` when the line
+/// shows none.
 pub(super) fn json_line(
     out: &mut Vec<u8>,
     source: &Source,
@@ -23,6 +24,16 @@ pub(super) fn json_line(
         out.extend_from_slice(b",\"line_base64\":\"");
         base64_into(out, line);
         out.push(b'"');
+    }
+    // An event's level is its first line's.
+    let first = line.split(|&b| b == b'\n').next().unwrap_or(line);
+    match crate::parse::detect(first) {
+        Some(found) => {
+            out.extend_from_slice(b",\"level\":\"");
+            out.extend_from_slice(found.level.name().as_bytes());
+            out.push(b'"');
+        }
+        None => out.extend_from_slice(b",\"level\":null"),
     }
     out.extend_from_slice(b",\"time\":\"");
     out.extend_from_slice(time.as_bytes());

@@ -10,12 +10,15 @@
 use regex::bytes::Regex;
 
 use crate::line::{Arrival, Stream};
+use crate::parse::{self, Level};
 
 mod json;
+mod template;
 mod text;
 
 use json::json_line;
 pub use json::rfc3339;
+pub use template::Template;
 pub use text::{elide, escape_into, fit, safe, width};
 
 /// How lines are shown.
@@ -43,73 +46,23 @@ pub enum Layout {
     Json,
 }
 
-/// A parsed `--format` template.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Template(Vec<Part>);
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Part {
-    Text(String),
-    Label,
-    Line,
-    Time,
-    Peer,
-    Source,
-    Stream,
-}
-
-impl Template {
-    /// Parses `{label}`, `{line}`, `{time}`, `{peer}`, `{source}`, `{stream}`; `{{` and `}}` are
-    /// braces.
-    pub fn parse(s: &str) -> Result<Template, String> {
-        let mut parts = Vec::new();
-        let mut text = String::new();
-        let mut rest = s;
-        while let Some(i) = rest.find(['{', '}']) {
-            text.push_str(&rest[..i]);
-            let tail = &rest[i..];
-            if tail.starts_with("{{") || tail.starts_with("}}") {
-                text.push_str(&tail[..1]);
-                rest = &tail[2..];
-                continue;
-            }
-            if tail.starts_with('}') {
-                return Err("unmatched '}' in --format (write }} for a brace)".into());
-            }
-            let end = tail.find('}').ok_or("unclosed '{' in --format (write {{ for a brace)")?;
-            let part = match &tail[1..end] {
-                "label" => Part::Label,
-                "line" => Part::Line,
-                "time" => Part::Time,
-                "peer" => Part::Peer,
-                "source" => Part::Source,
-                "stream" => Part::Stream,
-                other => {
-                    return Err(format!(
-                        "unknown placeholder {{{other}}} in --format (known: {{label}}, {{line}}, \
-                         {{time}}, {{peer}}, {{source}}, {{stream}})"
-                    ))
-                }
-            };
-            if !text.is_empty() {
-                parts.push(Part::Text(std::mem::take(&mut text)));
-            }
-            parts.push(part);
-            rest = &tail[end + 1..];
-        }
-        text.push_str(rest);
-        if !text.is_empty() {
-            parts.push(Part::Text(text));
-        }
-        Ok(Template(parts))
-    }
-}
-
 /// Label colours: the six ANSI colours, then their bright forms.
 const PALETTE: [u8; 12] = [36, 33, 32, 35, 34, 31, 96, 93, 92, 95, 94, 91];
 /// How highlighted matches are shown: bold, red background.
 const HIGHLIGHT_ON: &[u8] = b"\x1b[1;41m";
 const RESET: &[u8] = b"\x1b[0m";
+
+/// How a level marker is coloured: fatal bold red, error red, warn yellow, debug and trace
+/// dim; info and notice as they are.
+fn level_colour(level: Level) -> Option<&'static [u8]> {
+    match level {
+        Level::Fatal => Some(b"\x1b[1;31m"),
+        Level::Error => Some(b"\x1b[31m"),
+        Level::Warn => Some(b"\x1b[33m"),
+        Level::Debug | Level::Trace => Some(b"\x1b[2m"),
+        Level::Info | Level::Notice => None,
+    }
+}
 
 /// The most cells a label takes in the default layout on a terminal; longer ones are shortened in
 /// the middle (the list key, `l`, shows them whole).
@@ -203,10 +156,14 @@ impl Renderer {
     pub fn render(&self, id: usize, lines: &Arrival, out: &mut Vec<u8>) {
         let Some(Some(source)) = self.sources.get(id) else { return };
         let batch = &lines.batch;
+        if batch.gap() {
+            self.separator(source, out);
+        }
         match &self.layout {
             Layout::Default { timestamps } => {
                 let time = timestamps.then(|| rfc3339(lines.time));
-                if time.is_none() && !self.style.terminal && self.highlight.is_none() {
+                let plain = !self.style.terminal && !self.style.color && self.highlight.is_none();
+                if time.is_none() && plain {
                     // The hot path: prefix, bytes, newline.
                     let prefix = &source.prefix;
                     out.reserve(batch.content_bytes() + batch.len() * (prefix.len() + 1));
@@ -243,43 +200,19 @@ impl Renderer {
                         if i != first && self.style.terminal {
                             out.extend_from_slice(cont);
                         }
-                        self.line(out, batch.line(i));
+                        if i == first {
+                            self.first_line(out, batch.line(i));
+                        } else {
+                            self.line(out, batch.line(i));
+                        }
                         out.push(b'\n');
                     }
                 }
             }
             Layout::Template(template) => {
-                let time = template.0.contains(&Part::Time).then(|| rfc3339(lines.time));
+                let time = template.uses_time().then(|| rfc3339(lines.time));
                 for event in batch.events() {
-                    for part in &template.0 {
-                        match part {
-                            Part::Text(text) => out.extend_from_slice(text.as_bytes()),
-                            Part::Label => self.label(out, source),
-                            Part::Line => {
-                                // An event's lines, joined by newlines.
-                                for i in event.clone() {
-                                    if i != event.start {
-                                        out.push(b'\n');
-                                    }
-                                    self.line(out, batch.line(i));
-                                }
-                            }
-                            Part::Time => {
-                                out.extend_from_slice(time.as_deref().unwrap_or("").as_bytes())
-                            }
-                            Part::Peer => {
-                                if let Some(peer) = &lines.peer {
-                                    out.extend_from_slice(peer.as_bytes());
-                                }
-                            }
-                            Part::Source => out.extend_from_slice(source.spec.as_bytes()),
-                            Part::Stream => {
-                                let name = lines.stream.map_or("", Stream::name);
-                                out.extend_from_slice(name.as_bytes())
-                            }
-                        }
-                    }
-                    out.push(b'\n');
+                    self.template(template, source, lines, event, time.as_deref(), out);
                 }
             }
             Layout::Json => {
@@ -321,6 +254,38 @@ impl Renderer {
         } else {
             out.extend_from_slice(label.as_bytes());
         }
+    }
+
+    /// `--` between context groups (`-A`/`-B`/`-C`): with the label in the default layout, bare
+    /// in a template, never in JSON.
+    fn separator(&self, source: &Source, out: &mut Vec<u8>) {
+        match self.layout {
+            Layout::Default { .. } => {
+                out.extend_from_slice(&source.prefix);
+                out.extend_from_slice(if self.style.color {
+                    b"\x1b[2m--\x1b[0m\n"
+                } else {
+                    b"--\n"
+                });
+            }
+            Layout::Template(_) => out.extend_from_slice(b"--\n"),
+            Layout::Json => {}
+        }
+    }
+
+    /// An event's first line: as [`Renderer::line`], and when colouring its level marker in
+    /// the level's colour.
+    fn first_line(&self, out: &mut Vec<u8>, line: &[u8]) {
+        let marked = match self.style.color {
+            true => parse::detect(line).and_then(|f| Some((f.at, level_colour(f.level)?))),
+            false => None,
+        };
+        let Some((at, colour)) = marked else { return self.line(out, line) };
+        self.line(out, &line[..at.start]);
+        out.extend_from_slice(colour);
+        self.line(out, &line[at.clone()]);
+        out.extend_from_slice(RESET);
+        self.line(out, &line[at.end..]);
     }
 
     /// A line's bytes: escaped on a terminal, with highlighted matches when asked.
@@ -546,7 +511,8 @@ mod tests {
         assert!(Template::parse("{nope}").unwrap_err().contains("unknown placeholder {nope}"));
         assert!(Template::parse("{line").is_err());
         assert!(Template::parse("}").is_err());
-        assert_eq!(Template::parse("{{}}").unwrap(), Template(vec![Part::Text("{}".into())]));
+        let text = template::Part::Text("{}".into());
+        assert_eq!(Template::parse("{{}}").unwrap(), Template(vec![text]));
     }
 
     #[test]
@@ -554,12 +520,12 @@ mod tests {
         let mut r = Renderer::new(PIPE, Layout::Json, None);
         let out = render_with(&mut r, &["a\"b"], 0, &[b"q\"\\\t\x1b\x7f\xc2\x9b", b"\xffab"]);
         let want = concat!(
-            r#"{"label":"a\"b","line":"q\"\\\t\u001b\u007f\u009b","time":"2025-11-26T13:45:12.345Z","#,
+            r#"{"label":"a\"b","line":"q\"\\\t\u001b\u007f\u009b","level":null,"time":"2025-11-26T13:45:12.345Z","#,
             r#""peer":"127.0.0.1:5000","source":"spec-a\"b"}"#,
             "\n",
             r#"{"label":"a\"b","line":""#,
             "\u{fffd}",
-            r#"ab","line_base64":"/2Fi","time":"2025-11-26T13:45:12.345Z","#,
+            r#"ab","line_base64":"/2Fi","level":null,"time":"2025-11-26T13:45:12.345Z","#,
             r#""peer":"127.0.0.1:5000","source":"spec-a\"b"}"#,
             "\n"
         );

@@ -1,11 +1,15 @@
 //! Line filters: `-e` keeps lines matching any of its regexes (as `grep -e`), `-v` drops lines
 //! matching any of its regexes, `-i` makes both (and the live `/` filter) ignore case;
 //! `--fixed-strings`, `-w` and `-x` shape how `-e` and `-v` match, as in grep. Filters
-//! look at the line only, never at its label.
+//! look at the line only, never at its label. `--level` keeps lines (events) at a level or
+//! above ([`at_least`]); [`context`] adds the lines around what is kept (`-A`, `-B`, `-C`).
+
+pub mod context;
 
 use regex::bytes::{Regex, RegexBuilder};
 
 use crate::line::Batch;
+use crate::parse::{self, Level};
 
 /// How `-e` and `-v` patterns match (grep's `-F`, `-w`, `-x`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -64,23 +68,40 @@ impl Filters {
         self.keep.is_none() && self.drop.is_none()
     }
 
+    /// Whether the filters let an event (its lines) through: any line matching -e, none -v.
+    pub fn keeps(&self, lines: &[&[u8]]) -> bool {
+        self.keep.as_ref().is_none_or(|re| lines.iter().any(|l| re.is_match(l)))
+            && !self.drop.as_ref().is_some_and(|re| lines.iter().any(|l| re.is_match(l)))
+    }
+
     /// Removes the lines the filters do not let through.
     pub fn apply(&self, batch: &mut Batch) {
         if self.is_empty() {
             return;
         }
         if batch.is_grouped() {
-            // An event is kept when any line matches -e, dropped when any line matches -v.
-            batch.retain_events(|lines| {
-                self.keep.as_ref().is_none_or(|re| lines.iter().any(|l| re.is_match(l)))
-                    && !self.drop.as_ref().is_some_and(|re| lines.iter().any(|l| re.is_match(l)))
-            });
+            batch.retain_events(|lines| self.keeps(lines));
             return;
         }
         batch.retain(|line| {
             self.keep.as_ref().is_none_or(|re| re.is_match(line))
                 && !self.drop.as_ref().is_some_and(|re| re.is_match(line))
         });
+    }
+}
+
+/// `--level`: whether a line (an event's first) is at `min` or above — or shows no level, so
+/// that a crash message without one is never hidden.
+pub fn at_least(line: &[u8], min: Level) -> bool {
+    parse::detect(line).is_none_or(|found| found.level >= min)
+}
+
+/// Keeps the events of `batch` whose first line is [`at_least`] `min`.
+pub fn retain_level(batch: &mut Batch, min: Level) {
+    if batch.is_grouped() {
+        batch.retain_events(|lines| at_least(lines[0], min));
+    } else {
+        batch.retain(|line| at_least(line, min));
     }
 }
 
@@ -149,6 +170,22 @@ mod tests {
         f.apply(&mut batch);
         let kept: Vec<&[u8]> = batch.iter().collect();
         assert_eq!(kept, [b"b1".as_slice(), b"b2"], "c's event has a line -v matches");
+    }
+
+    #[test]
+    fn level_keeps_its_level_and_above_and_lines_without_one() {
+        let lines = ["INFO up", "WARN slow", "ERROR boom", "Segmentation fault", "DEBUG x"];
+        let mut batch = Batch::from(lines.map(|l| l.as_bytes().to_vec()).to_vec());
+        retain_level(&mut batch, Level::Warn);
+        let kept: Vec<&[u8]> = batch.iter().collect();
+        assert_eq!(kept, [&b"WARN slow"[..], b"ERROR boom", b"Segmentation fault"]);
+        // An event by its first line.
+        let lines =
+            ["INFO a", "  ERROR inside", "ERROR b", "  at x"].map(|l| l.as_bytes().to_vec());
+        let mut batch = Batch::grouped(lines.to_vec(), &[2, 2]);
+        retain_level(&mut batch, Level::Error);
+        let kept: Vec<&[u8]> = batch.iter().collect();
+        assert_eq!(kept, [&b"ERROR b"[..], b"  at x"]);
     }
 
     #[test]
