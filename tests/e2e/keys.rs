@@ -636,3 +636,49 @@ fn a_list_stays_on_screen_until_a_key_and_no_line_is_lost() {
         assert!(screen[list..].contains(&line), "{line:?} missing");
     }
 }
+
+#[test]
+fn l_cycles_the_least_level_on_the_status_line() {
+    let env = TestEnv::new();
+    env.write("a.log", "");
+    let t = OnTerminal::start(&env, &["a.log"]);
+    t.keys("L");
+    t.wait_screen("showing warn and above");
+    t.wait_screen("level >= warn");
+    // Lines of one file come in order: once the last is shown, the others were decided.
+    env.append("a.log", "INFO i1\nWARN w1\nSegmentation fault\nERROR e1\n");
+    t.wait_screen("[a.log] ERROR e1\r\n");
+    let screen = t.screen();
+    assert!(screen.contains("[a.log] WARN w1\r\n") && screen.contains("Segmentation fault"));
+    assert!(!screen.contains("i1"), "{screen}");
+    t.keys("L");
+    t.wait_screen("showing error and above");
+    env.append("a.log", "WARN w2\nERROR e2\n");
+    t.wait_screen("[a.log] ERROR e2\r\n");
+    assert!(!t.screen().contains("w2"));
+    t.keys("L");
+    t.wait_screen("showing every level");
+    env.append("a.log", "DEBUG d3\n");
+    t.wait_screen("[a.log] DEBUG d3\r\n");
+}
+
+#[test]
+fn l_cycles_the_least_level_when_stdout_is_piped() {
+    let env = TestEnv::new();
+    env.write("a.log", "a1\n");
+    let pty = Pty::new(120, 40);
+    let mut child = in_pipeline(&env, &pty, "a.log | cat");
+    let t = Screen(&pty);
+    t.wait_started();
+    pty.send(b"L");
+    t.wait("mux-tail: showing warn and above (L: next level)\r\n");
+    env.append("a.log", "INFO i1\nERROR e1\n");
+    t.wait("[a.log] ERROR e1\r\n");
+    assert!(!t.text().contains("i1"));
+    pty.send(b"LL");
+    t.wait("mux-tail: showing every level\r\n");
+    env.append("a.log", "INFO i2\n");
+    t.wait("[a.log] INFO i2\r\n");
+    pty.send(b"q");
+    assert_eq!(crate::util::wait_child(&mut child).code(), Some(0));
+}

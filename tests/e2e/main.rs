@@ -8,6 +8,7 @@ mod files;
 mod hardening;
 mod keys;
 mod layout;
+mod levels;
 mod more_sources;
 mod output;
 mod shaping;
