@@ -181,21 +181,33 @@ def follow(work, nfiles, count):
     return repeat(list(tools), once, data)
 
 
-def multiline(work, count):
-    """One file appended as fast as possible, with --multiline java and without: lines/s.
-    The event timeout is 10 ms so that the last event's wait does not count as throughput."""
+def against_plain(work, count, name, extra):
+    """One file appended as fast as possible, with mux-tail given `extra` and without: lines/s.
+    Every generated line is kept by `extra` (it shows no level; each is an event of its own)."""
     key = b"f0"
     path = os.path.join(work, "data0")
     make_lines(path, key, count)
     base = [BIN, "--keys=never", "-n", "0"]
     tools = {
-        "mux-tail --multiline java": lambda files: [*base, "--multiline", "java", "--multiline-timeout", "10ms", *files],
+        name: lambda files: [*base, *extra, *files],
         "mux-tail": lambda files: [*base, *files],
     }
-    def once(name, check_lines):
-        return follow_once(work, tools[name], 1, [key], {key: b"[f0.log] "}, [path], count, check_lines)
+    def once(tool, check_lines):
+        return follow_once(work, tools[tool], 1, [key], {key: b"[f0.log] "}, [path], count, check_lines)
 
     return repeat(list(tools), once, [path])
+
+
+def multiline(work, count):
+    """--multiline java against plain mux-tail. The event timeout is 10 ms so that the last
+    event's wait does not count as throughput."""
+    extra = ["--multiline", "java", "--multiline-timeout", "10ms"]
+    return against_plain(work, count, "mux-tail --multiline java", extra)
+
+
+def level(work, count):
+    """--level warn against plain mux-tail: every line's level looked for."""
+    return against_plain(work, count, "mux-tail --level warn", ["--level", "warn"])
 
 
 def repeat(names, once, data):
@@ -719,7 +731,7 @@ def integrity(res):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="smaller workloads (a smoke test)")
-    p.add_argument("--only", default="", help="comma-separated: follow,multiline,tcp,latency,idle,slow,files,glob,idleconns,clients,history,burst,unfinished,fds")
+    p.add_argument("--only", default="", help="comma-separated: follow,multiline,level,tcp,latency,idle,slow,files,glob,idleconns,clients,history,burst,unfinished,fds")
     p.add_argument("--no-build", action="store_true", help="use target/release/mux-tail as it is")
     args = p.parse_args()
     only = set(filter(None, args.only.split(",")))
@@ -749,6 +761,14 @@ def main():
             r = multiline(work, n)
             m, p = r["mux-tail --multiline java"], r["mux-tail"]
             rows.append((f"--multiline java, 1 file, {n:,} lines",
+                         f"{fmt_rate(m['rate'])}; {integrity(m)}",
+                         f"plain mux-tail: {fmt_rate(p['rate'])}; {integrity(p)}",
+                         ratio(m["rate"], p["rate"]), "≥ 0.8× plain mux-tail"))
+        if want("level"):
+            n = 200_000 if q else 2_000_000
+            r = level(work, n)
+            m, p = r["mux-tail --level warn"], r["mux-tail"]
+            rows.append((f"--level warn, 1 file, {n:,} lines",
                          f"{fmt_rate(m['rate'])}; {integrity(m)}",
                          f"plain mux-tail: {fmt_rate(p['rate'])}; {integrity(p)}",
                          ratio(m["rate"], p["rate"]), "≥ 0.8× plain mux-tail"))

@@ -220,6 +220,42 @@ fn klog(line: &[u8]) -> Option<Found> {
 
 /// Whether `hay` holds a byte in `A..=[` (upper-case letters and `[`) or an `=`.
 fn may_mark(hay: &[u8]) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        may_mark_sse2(hay)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        may_mark_swar(hay)
+    }
+}
+
+/// [`may_mark`] sixteen bytes at a time (SSE2 is part of every x86-64).
+#[cfg(target_arch = "x86_64")]
+fn may_mark_sse2(hay: &[u8]) -> bool {
+    use std::arch::x86_64::*;
+    let mut chunks = hay.chunks_exact(16);
+    // SAFETY: SSE2 is always there on x86-64; every load reads 16 bytes of a 16-byte chunk.
+    unsafe {
+        let below = _mm_set1_epi8(b'A' as i8 - 1);
+        let above = _mm_set1_epi8(b'[' as i8 + 1);
+        let equals = _mm_set1_epi8(b'=' as i8);
+        for chunk in &mut chunks {
+            let x = _mm_loadu_si128(chunk.as_ptr().cast());
+            // Signed compares: bytes of 128 and up are negative, so never in the range.
+            let range = _mm_and_si128(_mm_cmpgt_epi8(x, below), _mm_cmplt_epi8(x, above));
+            let hit = _mm_or_si128(range, _mm_cmpeq_epi8(x, equals));
+            if _mm_movemask_epi8(hit) != 0 {
+                return true;
+            }
+        }
+    }
+    chunks.remainder().iter().any(|&b| (b'A'..=b'[').contains(&b) || b == b'=')
+}
+
+/// [`may_mark`] eight bytes at a time, in plain integer arithmetic.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+fn may_mark_swar(hay: &[u8]) -> bool {
     const ONES: u64 = u64::MAX / 255;
     const HIGH: u64 = ONES * 128;
     // Bytes strictly between m and n (both below 128), from Bit Twiddling Hacks.

@@ -115,11 +115,12 @@ fn names_and_order() {
 #[test]
 fn the_fast_check_agrees_with_a_byte_by_byte_one() {
     for b in 0..=255u8 {
-        for at in 0..20 {
-            let mut hay = vec![b'x'; 20];
+        for at in 0..40 {
+            let mut hay = vec![b'x'; 40];
             hay[at] = b;
             let want = (b'A'..=b'[').contains(&b) || b == b'=';
             assert_eq!(may_mark(&hay), want, "byte {b} at {at}");
+            assert_eq!(may_mark_swar(&hay), want, "byte {b} at {at}");
         }
     }
 }
