@@ -8,6 +8,8 @@
 pub mod field;
 pub mod json;
 pub mod level;
+pub mod time;
 
 pub use field::{field, FieldPath};
 pub use level::{detect, Found, Level};
+pub use time::{timestamp, Clock};
