@@ -475,24 +475,7 @@ fn level_parser() -> impl TypedValueParser<Value = Level> {
         .map(|name| Level::named(name.as_bytes()).expect("one of the level names"))
 }
 
-/// Parses a duration: a number (decimals allowed) with `ms`, `s`, `m`, `h` or `d`; seconds
-/// when bare.
-pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
-    let (number, unit) = t.split_at(split);
-    let secs: f64 = match unit {
-        "ms" => 0.001,
-        "" | "s" => 1.0,
-        "m" => 60.0,
-        "h" => 3600.0,
-        "d" => 86400.0,
-        _ => return Err(format!("unknown unit '{unit}' (use ms, s, m, h or d)")),
-    };
-    let n: f64 =
-        number.parse().map_err(|_| "expected a duration, such as 500ms, 2s or 10m".to_string())?;
-    std::time::Duration::try_from_secs_f64(n * secs).map_err(|_| "too large".to_string())
-}
+pub use crate::parse::time::duration as parse_duration;
 
 /// Parses a byte count with an optional K, M or G suffix (powers of 1024).
 pub fn parse_size(s: &str) -> Result<usize, String> {

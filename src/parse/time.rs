@@ -33,6 +33,13 @@ impl Clock {
         Clock { tz: TimeZone::system(), now: Timestamp::now() }
     }
 
+    /// The clock of this run: the system's time zone and the time mux-tail started (what every
+    /// line without a zone or a year is read against).
+    pub fn of_run() -> &'static Clock {
+        static CLOCK: std::sync::OnceLock<Clock> = std::sync::OnceLock::new();
+        CLOCK.get_or_init(Clock::system)
+    }
+
     /// A local date and time as a timestamp (in a gap or a fold, as RFC 5545 does).
     pub fn local(&self, dt: DateTime) -> Option<Timestamp> {
         self.tz.to_ambiguous_timestamp(dt).compatible().ok()
@@ -171,8 +178,9 @@ fn offset(s: &[u8]) -> (Option<Offset>, usize) {
     }
 }
 
-const MONTHS: [&[u8; 3]; 12] =
-    [b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"];
+const MONTHS: [&[u8; 3]; 12] = [
+    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
+];
 
 fn month(s: &[u8]) -> Option<i8> {
     let m = s.get(..3)?;
@@ -285,6 +293,56 @@ fn epoch(text: &[u8]) -> Option<Timestamp> {
         scale /= 10;
     }
     Timestamp::from_nanosecond(nanos).ok()
+}
+
+/// Parses a duration: a number (decimals allowed) with `ms`, `s`, `m`, `h` or `d`; seconds
+/// when bare.
+pub fn duration(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let secs: f64 = match unit {
+        "ms" => 0.001,
+        "" | "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        "d" => 86400.0,
+        _ => return Err(format!("unknown unit '{unit}' (use ms, s, m, h or d)")),
+    };
+    let n: f64 =
+        number.parse().map_err(|_| "expected a duration, such as 500ms, 2s or 10m".to_string())?;
+    std::time::Duration::try_from_secs_f64(n * secs).map_err(|_| "too large".to_string())
+}
+
+/// When `--since` / `--until` say: a duration ago (`90s`, `10m`, `2h`, `1d`), an RFC 3339 time,
+/// `YYYY-MM-DD[ HH:MM[:SS]]` (local time; `T` works too), or `HH:MM[:SS]` today (local).
+pub fn when(text: &str, clock: &Clock) -> Result<Timestamp, String> {
+    let t = text.trim();
+    let bad = || {
+        format!(
+            "invalid time '{text}' (as 10m or 2h ago, 03:00 today, 2026-12-02, \
+             2026-12-02 03:00, or 2026-12-02T03:00:00Z)"
+        )
+    };
+    if t.starts_with(|c: char| c.is_ascii_digit()) && !t.contains([':', '-']) {
+        let ago = duration(t).map_err(|_| bad())?;
+        let ago = jiff::SignedDuration::try_from(ago).map_err(|_| bad())?;
+        return clock.now.checked_sub(ago).map_err(|_| bad());
+    }
+    if let Ok(ts) = t.parse::<Timestamp>() {
+        return Ok(ts);
+    }
+    if let Ok(dt) = t.parse::<DateTime>() {
+        return clock.local(dt).ok_or_else(bad);
+    }
+    if let Ok(date) = t.parse::<jiff::civil::Date>() {
+        return clock.local(date.to_datetime(jiff::civil::Time::midnight())).ok_or_else(bad);
+    }
+    if let Ok(time) = t.parse::<jiff::civil::Time>() {
+        let today = clock.now.to_zoned(clock.tz.clone()).date();
+        return clock.local(today.to_datetime(time)).ok_or_else(bad);
+    }
+    Err(bad())
 }
 
 #[cfg(test)]

@@ -203,6 +203,8 @@ pub enum Initial {
     Last(u64),
     /// From line N, counting from 1 (`-n +N`).
     From(u64),
+    /// From the first line stamped at or after this time (`--since`).
+    Since(jiff::Timestamp),
 }
 
 impl FromStr for Initial {

@@ -31,6 +31,7 @@ use std::sync::atomic::Ordering;
 use anyhow::bail;
 
 mod check;
+mod since;
 mod start;
 
 use super::fds::{self, Starved};

@@ -41,6 +41,10 @@ pub(super) fn start_offset(file: &File, size: u64, initial: Initial) -> io::Resu
     const BLOCK: u64 = 64 * 1024;
     let mut buf = vec![0u8; BLOCK.min(size) as usize];
     match initial {
+        Initial::Since(since) => {
+            let clock = crate::parse::Clock::of_run();
+            Ok(Start::at(super::since::since_offset(&mut &*file, size, since, clock)?))
+        }
         Initial::Last(0) => Ok(Start::at(size)),
         Initial::From(n) if n <= 1 => Ok(Start::at(0)),
         Initial::Last(n) => {
