@@ -39,7 +39,7 @@ pub fn run(config: Config) -> anyhow::Result<ExitCode> {
             Mux::new(config.source_opts.clone(), mode, config.filters, config.ignore_case);
         mux.set_stdin_tty(config.stdin_tty);
         mux.set_counting(config.count);
-        mux.set_selection(config.level, config.context);
+        mux.set_selection(config.level, config.context, config.window);
         if let Some(m) = config.multiline {
             let budget = config.source_opts.lines.pending.limit();
             mux.set_groups(crate::mux::Groups::new(m.rules, m.timeout, budget));

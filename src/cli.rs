@@ -79,6 +79,25 @@ pub struct Args {
     )]
     pub lines: Option<Initial>,
 
+    /// Start at the first line stamped at or after WHEN: 10m, 2h, 1d ago; 03:00 today;
+    /// 2026-12-02 03:00; RFC 3339.
+    ///
+    /// A line's time is the one it was written with (ISO 8601 / RFC 3339, syslog, the common
+    /// log format, Apache, klog, JSON time/ts/timestamp fields); a line without one goes with
+    /// the line before it. For a file this replaces -n: its rotated predecessors in the same
+    /// directory (NAME.1, NAME.2.gz, NAME-20261201, NAME-20261201.gz) are read first, oldest
+    /// first, skipping those last written before WHEN, and the start in each is found by
+    /// binary search, so a file of gigabytes is not read whole. Other sources' lines are
+    /// filtered by their own times. Times without a zone are local (TZ).
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+
+    /// Show no line stamped after WHEN (the forms of --since).
+    ///
+    /// With --no-follow, reading a source stops at its first line stamped after WHEN.
+    #[arg(long, value_name = "WHEN")]
+    pub until: Option<String>,
+
     /// Follow (the default; -F and --follow too, as tail takes them).
     ///
     /// Following is what mux-tail does: files are followed by name, as `tail -F` does. The flag

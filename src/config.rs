@@ -7,9 +7,11 @@ use crate::cli::{Args, ColorChoice, KeysChoice, MultilinePreset};
 use regex::bytes::Regex;
 
 use crate::filter::context::Context;
+use crate::filter::window::Window;
 use crate::filter::{self, Filters, Matching};
 use crate::line::event::{Preset, Rules};
 use crate::line::{Budget, LineLimits};
+use crate::parse::time::{self, Clock};
 use crate::parse::Level;
 use crate::render::{Layout, Style, Template};
 use crate::source::{Initial, SourceKind, SourceOptions, SourceSpec, SpecError};
@@ -48,6 +50,8 @@ pub struct Config {
     pub level: Option<Level>,
     /// `-A`, `-B`, `-C`.
     pub context: Context,
+    /// `--since`, `--until`.
+    pub window: Window,
 }
 
 /// How lines group into events.
@@ -196,6 +200,17 @@ impl Config {
             (args.max_event_lines as usize, args.max_line_bytes),
             args.multiline_timeout,
         )?;
+        let when = |text: &Option<String>, what: &str| {
+            text.as_deref()
+                .map(|t| time::when(t, Clock::of_run()).map_err(|e| usage(format!("{what}: {e}"))))
+                .transpose()
+        };
+        let window = Window { since: when(&args.since, "--since")?, until: when(&args.until, "--until")? };
+        if let Window { since: Some(s), until: Some(u) } = window {
+            if s > u {
+                return Err(usage("--since is later than --until: no line could be shown".into()));
+            }
+        }
         let layout = match (&args.format, args.json) {
             (Some(t), _) => Layout::Template(Template::parse(t).map_err(usage)?),
             (None, true) => Layout::Json,
@@ -210,10 +225,13 @@ impl Config {
             sources,
             source_opts: SourceOptions {
                 // Counting, as grep -c, is of whole files unless told otherwise.
-                initial: args.lines.unwrap_or(match args.count {
-                    true => Initial::From(1),
-                    false => Initial::Last(10),
-                }),
+                // --since replaces -n.
+                initial: match (window.since, args.lines) {
+                    (Some(since), _) => Initial::Since(since),
+                    (None, Some(lines)) => lines,
+                    (None, None) if args.count => Initial::From(1),
+                    (None, None) => Initial::Last(10),
+                },
                 follow: !args.no_follow,
                 lines: LineLimits {
                     max_line_bytes: args.max_line_bytes,
@@ -240,6 +258,7 @@ impl Config {
                 before: args.before_context.or(args.context).unwrap_or(0),
                 after: args.after_context.or(args.context).unwrap_or(0),
             },
+            window,
         })
     }
 }

@@ -5,6 +5,7 @@
 //! above ([`at_least`]); [`context`] adds the lines around what is kept (`-A`, `-B`, `-C`).
 
 pub mod context;
+pub mod window;
 
 use regex::bytes::{Regex, RegexBuilder};
 

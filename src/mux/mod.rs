@@ -30,6 +30,7 @@ use tokio::task::JoinSet;
 use tokio_stream::StreamExt;
 
 use crate::filter::context::{Context, Ring};
+use crate::filter::window::Window;
 use crate::filter::Filters;
 use crate::keys::{self, Command};
 use crate::output::{Out, Output, OutputEnd};
@@ -93,6 +94,9 @@ pub struct Mux {
     /// `-A`/`-B`/`-C`, and each source's context state.
     context: Context,
     rings: HashMap<SourceId, Ring>,
+    /// `--since`/`--until`, and each source's last line time.
+    window: Window,
+    times: HashMap<SourceId, Option<jiff::Timestamp>>,
 }
 
 impl Mux {
@@ -119,14 +123,17 @@ impl Mux {
             level: None,
             context: Context::default(),
             rings: HashMap::new(),
+            window: Window::default(),
+            times: HashMap::new(),
         }
     }
 
-    /// Shows only events at `level` or above (and those with none), with `context` around
-    /// what the filters keep.
-    pub fn set_selection(&mut self, level: Option<Level>, context: Context) {
+    /// Shows only events at `level` or above (and those with none) and inside `window`, with
+    /// `context` around what the filters keep.
+    pub fn set_selection(&mut self, level: Option<Level>, context: Context, window: Window) {
         self.level = level;
         self.context = context;
+        self.window = window;
     }
 
     /// Groups lines into events (`--multiline`).

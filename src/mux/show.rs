@@ -5,12 +5,12 @@
 use std::sync::atomic::Ordering;
 
 use super::feedback::Mode;
-use super::table::SourceId;
+use super::table::{SourceId, State};
 use super::Mux;
 use crate::filter;
 use crate::line::Arrival;
 use crate::output::Out;
-use crate::parse::Level;
+use crate::parse::{Clock, Level};
 
 /// The minimum levels the `L` key goes through, in turn.
 const LEVELS: [Option<Level>; 3] = [None, Some(Level::Warn), Some(Level::Error)];
@@ -18,6 +18,17 @@ const LEVELS: [Option<Level>; 3] = [None, Some(Level::Warn), Some(Level::Error)]
 impl Mux {
     /// Shows source `id`'s events that the filters let through (with their context).
     pub(super) fn show(&mut self, id: SourceId, mut lines: Arrival) {
+        if self.window.is_on() {
+            let last = self.times.entry(id).or_default();
+            let past = self.window.retain(last, &mut lines.batch, Clock::of_run());
+            if past && !self.opts.follow {
+                // --until under --no-follow: the rest of this source is later still.
+                self.end_early(id);
+            }
+            if lines.batch.is_empty() {
+                return;
+            }
+        }
         if self.context.is_on() && !self.counting {
             let mut shown = Vec::new();
             let (filters, live, level) = (&self.filters, &self.filter, self.level);
@@ -67,9 +78,18 @@ impl Mux {
         }
     }
 
-    /// Source `id` is gone: its context goes with it.
+    /// Source `id` is gone: its context and time go with it.
     pub(super) fn forget_context(&mut self, id: SourceId) {
         self.rings.remove(&id);
+        self.times.remove(&id);
+    }
+
+    /// Stops reading source `id` (it passed `--until`): dropping its stream closes it.
+    fn end_early(&mut self, id: SourceId) {
+        if self.table.detach(id).is_some() {
+            self.table.row_mut(id).state = State::Ended;
+            self.update_status();
+        }
     }
 
     /// The live filter (`/`): `text` as a regex, or none when empty.
