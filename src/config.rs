@@ -205,7 +205,8 @@ impl Config {
                 .map(|t| time::when(t, Clock::of_run()).map_err(|e| usage(format!("{what}: {e}"))))
                 .transpose()
         };
-        let window = Window { since: when(&args.since, "--since")?, until: when(&args.until, "--until")? };
+        let window =
+            Window { since: when(&args.since, "--since")?, until: when(&args.until, "--until")? };
         if let Window { since: Some(s), until: Some(u) } = window {
             if s > u {
                 return Err(usage("--since is later than --until: no line could be shown".into()));

@@ -31,6 +31,8 @@ use std::sync::atomic::Ordering;
 use anyhow::bail;
 
 mod check;
+mod descriptors;
+mod history;
 mod since;
 mod start;
 
@@ -234,6 +236,9 @@ impl Drop for Current {
 impl Follower {
     async fn run(&mut self, first: First, opts: &SourceOptions) -> Result<(), Detached> {
         let follow = opts.follow;
+        if let Initial::Since(since) = opts.initial {
+            history::read(&self.path, since, &self.limits, &self.emit).await?;
+        }
         let first = match first {
             // Its turn has come.
             First::Later => match open_now(&self.path, opts) {
@@ -325,43 +330,6 @@ impl Follower {
             }
         }
         Ok(true)
-    }
-
-    /// Waits until a descriptor may be free (or, when followed, the file changes).
-    async fn wait_for_descriptor(&self) {
-        match &self.sub {
-            Some(sub) => tokio::select! {
-                _ = sub.changed() => {}
-                _ = fds::freed() => {}
-            },
-            None => fds::freed().await,
-        }
-    }
-
-    /// Counts this file as waiting for a descriptor; the first of an episode says so.
-    async fn starve(&mut self) -> Result<(), Detached> {
-        if self.starved.is_some() {
-            return Ok(());
-        }
-        let starved = Starved::start();
-        let tell = starved.tell();
-        self.starved = Some(starved);
-        self.emit.status.waiting.store(true, Ordering::Relaxed);
-        self.emit.status.no_descriptor.store(true, Ordering::Relaxed);
-        if tell {
-            self.note(fds::note()).await?;
-        }
-        Ok(())
-    }
-
-    /// The file could be opened: no longer starved; the last of an episode says it is over.
-    async fn fed(&mut self) -> Result<(), Detached> {
-        let Some(starved) = self.starved.take() else { return Ok(()) };
-        self.emit.status.no_descriptor.store(false, Ordering::Relaxed);
-        if starved.release() {
-            self.note(fds::OVER).await?;
-        }
-        Ok(())
     }
 
     /// The file to read, from `start` (its bytes already read go first).
