@@ -266,13 +266,14 @@ pub struct Args {
     #[arg(long, value_name = "REGEX")]
     pub highlight: Vec<String>,
 
-    /// Lay lines out as TEMPLATE: {label} {line} {time} {peer} {source} {stream} {level} {.PATH}.
+    /// Lay lines out as TEMPLATE: {label} {line} {time} {ts} {peer} {source} {stream} {level} {.PATH}.
     ///
     /// Each line is printed as TEMPLATE with {label}, {line}, {time} (arrival time, RFC 3339 in
     /// UTC with milliseconds), {peer} (the remote address for socket sources, empty otherwise)
     /// and {source} (the source as given) filled in, {stream} (stdout or stderr, for commands;
     /// empty otherwise), {level} (the line's level in lower case, as --level reads it; empty
-    /// when none) and {.PATH} (a field: the value at PATH, as {.http.status}, of a line that is
+    /// when none), {ts} (the time the line says it was written at, RFC 3339 in UTC with
+    /// milliseconds; empty when none) and {.PATH} (a field: the value at PATH, as {.http.status}, of a line that is
     /// a JSON object, or a logfmt line's value for the key PATH, as {.msg} of msg="slow query";
     /// strings without quotes, numbers and booleans as written, objects as compact JSON; empty
     /// when absent). {{ and }} are literal braces.
@@ -287,9 +288,10 @@ pub struct Args {
 
     /// One JSON object per line.
     ///
-    /// Each line becomes {"label","line","level","time","peer","source"} (peer for socket
-    /// sources only; level as --level reads it, null when the line shows none). A line that is
-    /// not valid UTF-8 also carries its exact bytes in "line_base64". Never coloured.
+    /// Each line becomes {"label","line","level","time","ts","peer","source"} (peer for socket
+    /// sources only; level as --level reads it; time when it was read, ts the time it says it
+    /// was written at; level and ts null when the line shows none). A line that is not valid
+    /// UTF-8 also carries its exact bytes in "line_base64". Never coloured.
     #[arg(long)]
     pub json: bool,
 

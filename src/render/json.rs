@@ -5,9 +5,9 @@ use std::time::SystemTime;
 use super::Source;
 use crate::line::Arrival;
 
-/// `{"label":…,"line":…,"level":…,"time":…,"peer":…,"source":…}` and a newline; a line that
-/// is not UTF-8 also carries its exact bytes as `line_base64`; `level` is `null` when the line
-/// shows none.
+/// `{"label":…,"line":…,"level":…,"time":…,"ts":…,"peer":…,"source":…}` and a newline; a
+/// line that is not UTF-8 also carries its exact bytes as `line_base64`; `level` and `ts` (the
+/// line's own time) are `null` when the line shows none; `time` is when it was read.
 pub(super) fn json_line(
     out: &mut Vec<u8>,
     source: &Source,
@@ -38,6 +38,15 @@ pub(super) fn json_line(
     out.extend_from_slice(b",\"time\":\"");
     out.extend_from_slice(time.as_bytes());
     out.push(b'"');
+    // The line's own time, as it says.
+    match crate::parse::timestamp(first, crate::parse::Clock::of_run()) {
+        Some(ts) => {
+            out.extend_from_slice(b",\"ts\":\"");
+            out.extend_from_slice(rfc3339(ts.into()).as_bytes());
+            out.push(b'"');
+        }
+        None => out.extend_from_slice(b",\"ts\":null"),
+    }
     if let Some(peer) = &lines.peer {
         out.extend_from_slice(b",\"peer\":");
         json_str(out, peer);

@@ -520,12 +520,12 @@ mod tests {
         let mut r = Renderer::new(PIPE, Layout::Json, None);
         let out = render_with(&mut r, &["a\"b"], 0, &[b"q\"\\\t\x1b\x7f\xc2\x9b", b"\xffab"]);
         let want = concat!(
-            r#"{"label":"a\"b","line":"q\"\\\t\u001b\u007f\u009b","level":null,"time":"2025-11-26T13:45:12.345Z","#,
+            r#"{"label":"a\"b","line":"q\"\\\t\u001b\u007f\u009b","level":null,"time":"2025-11-26T13:45:12.345Z","ts":null,"#,
             r#""peer":"127.0.0.1:5000","source":"spec-a\"b"}"#,
             "\n",
             r#"{"label":"a\"b","line":""#,
             "\u{fffd}",
-            r#"ab","line_base64":"/2Fi","level":null,"time":"2025-11-26T13:45:12.345Z","#,
+            r#"ab","line_base64":"/2Fi","level":null,"time":"2025-11-26T13:45:12.345Z","ts":null,"#,
             r#""peer":"127.0.0.1:5000","source":"spec-a\"b"}"#,
             "\n"
         );

@@ -1,11 +1,12 @@
 //! `--format` templates: `{label}`, `{line}`, `{time}`, `{peer}`, `{source}`, `{stream}`,
-//! `{level}` and `{.PATH}` (a field of the line), parsed once, filled in per event.
+//! `{level}`, `{ts}` (the line's own time) and `{.PATH}` (a field of the line), parsed once,
+//! filled in per event.
 
 use std::ops::Range;
 
 use super::{Renderer, Source};
 use crate::line::{Arrival, Stream};
-use crate::parse::{self, FieldPath};
+use crate::parse::{self, Clock, FieldPath};
 
 /// A parsed `--format` template.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -21,12 +22,13 @@ pub(super) enum Part {
     Source,
     Stream,
     Level,
+    Ts,
     Field(FieldPath),
 }
 
 impl Template {
     /// Parses `{label}`, `{line}`, `{time}`, `{peer}`, `{source}`, `{stream}`, `{level}`,
-    /// `{.PATH}`; `{{` and `}}` are braces.
+    /// `{ts}`, `{.PATH}`; `{{` and `}}` are braces.
     pub fn parse(s: &str) -> Result<Template, String> {
         let mut parts = Vec::new();
         let mut text = String::new();
@@ -51,6 +53,7 @@ impl Template {
                 "source" => Part::Source,
                 "stream" => Part::Stream,
                 "level" => Part::Level,
+                "ts" => Part::Ts,
                 field if field.starts_with('.') => {
                     Part::Field(FieldPath::parse(&field[1..]).ok_or(format!(
                         "invalid field {{{field}}} in --format (as {{.msg}}, {{.http.status}})"
@@ -59,7 +62,7 @@ impl Template {
                 other => {
                     return Err(format!(
                         "unknown placeholder {{{other}}} in --format (known: {{label}}, {{line}}, \
-                         {{time}}, {{peer}}, {{source}}, {{stream}}, {{level}}, {{.FIELD}})"
+                         {{time}}, {{peer}}, {{source}}, {{stream}}, {{level}}, {{ts}}, {{.FIELD}})"
                     ))
                 }
             };
@@ -120,6 +123,11 @@ impl Renderer {
                 Part::Level => {
                     if let Some(found) = parse::detect(first) {
                         out.extend_from_slice(found.level.name().as_bytes());
+                    }
+                }
+                Part::Ts => {
+                    if let Some(ts) = parse::timestamp(first, Clock::of_run()) {
+                        out.extend_from_slice(super::rfc3339(ts.into()).as_bytes());
                     }
                 }
                 Part::Field(path) => {
