@@ -14,3 +14,4 @@ mod output;
 mod shaping;
 mod sockets;
 mod terminal;
+mod time;
