@@ -1,4 +1,6 @@
 complete -c mux-tail -s n -l lines -l tail -d 'Initial lines per file: last N (default 10), +N from line N, 0 only new' -r
+complete -c mux-tail -l since -d 'Start at the first line stamped at or after WHEN: 10m, 2h, 1d ago; 03:00 today; 2026-12-02 03:00; RFC 3339' -r
+complete -c mux-tail -l until -d 'Show no line stamped after WHEN (the forms of --since)' -r
 complete -c mux-tail -l color -d 'Colour labels: auto, always, never' -r -f -a "auto\t'Colour when stdout is a terminal and NO_COLOR is unset'
 always\t'Always colour'
 never\t'Never colour'"
@@ -22,7 +24,7 @@ complete -c mux-tail -s A -l after-context -d 'Also show N lines after each line
 complete -c mux-tail -s B -l before-context -d 'Also show N lines before each line the filters keep' -r
 complete -c mux-tail -s C -l context -d 'Also show N lines before and after each line the filters keep' -r
 complete -c mux-tail -l highlight -d 'Highlight matches of REGEX when colouring (repeatable)' -r
-complete -c mux-tail -l format -d 'Lay lines out as TEMPLATE: {label} {line} {time} {peer} {source} {stream} {level} {.PATH}' -r -f
+complete -c mux-tail -l format -d 'Lay lines out as TEMPLATE: {label} {line} {time} {ts} {peer} {source} {stream} {level} {.PATH}' -r -f
 complete -c mux-tail -l multiline -d 'Group lines into events: java, python, go, indent' -r -f -a "java\t'Java and other JVM logs: exceptions, frames, causes'
 python\t'Python: tracebacks, chained ones too'
 go\t'Go: panics and fatal errors with their goroutine stacks'

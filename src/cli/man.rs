@@ -259,6 +259,11 @@ fn examples(roff: &mut Roff) {
         ("mux-tail --level warn app.log", "Warnings and worse (and lines without a level)."),
         ("mux-tail -e Timeout -C 3 app.log", "Each match with three lines either side, as grep."),
         (
+            "mux-tail --since 03:00 --until 03:30 --no-follow app.log",
+            "What was logged from 03:00 to 03:30 today, rotated and compressed history included.",
+        ),
+        ("mux-tail --since 10m app.log | grep -i timeout", "The last ten minutes, then on."),
+        (
             "mux-tail --format '{level} {.msg}' api.log",
             "The level and the msg field of JSON or logfmt lines.",
         ),
