@@ -48,6 +48,7 @@ pub fn run(config: Config) -> anyhow::Result<ExitCode> {
         let renderer = render::Renderer::new(config.style, config.layout, config.highlight);
         let output = output::start(renderer, status_line, prompt_tty)?;
         mux.attach_all(config.sources).await?;
+        mux.merge_backlog();
         let (commands, received) = mpsc::channel(COMMAND_QUEUE);
         if let Some(tty) = tty {
             keys::start(tty, commands, mux.keys());

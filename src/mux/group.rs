@@ -258,7 +258,7 @@ impl Mux {
             let row = self.table.row_mut(id);
             row.events += lines.batch.event_count() as u64;
             if !row.muted {
-                self.show(id, lines);
+                self.deliver(id, lines);
             }
         }
     }

@@ -10,6 +10,7 @@
 //! the source held.
 
 mod attach;
+mod backlog;
 pub mod feedback;
 mod group;
 mod handoff;
@@ -97,6 +98,8 @@ pub struct Mux {
     /// `--since`/`--until`, and each source's last line time.
     window: Window,
     times: HashMap<SourceId, Option<jiff::Timestamp>>,
+    /// The files' first lines, kept back to go out merged by time.
+    backlog: Option<backlog::Backlog>,
 }
 
 impl Mux {
@@ -125,6 +128,7 @@ impl Mux {
             rings: HashMap::new(),
             window: Window::default(),
             times: HashMap::new(),
+            backlog: None,
         }
     }
 
@@ -170,6 +174,7 @@ impl Mux {
         self.update_status();
         let mut output_end = None;
         let exit = loop {
+            self.check_backlog();
             if self.table.is_done()
                 && self.pending.is_empty()
                 && self.hold.is_empty()

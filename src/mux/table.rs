@@ -151,6 +151,16 @@ impl Table {
         self.starting.is_some() || !self.queued.is_empty()
     }
 
+    /// How many files are still to catch up (starting or queued).
+    pub fn catching_up_count(&self) -> usize {
+        self.queued.len() + usize::from(self.starting.is_some())
+    }
+
+    /// Whether source `id` is the file now reading what was there when it started.
+    pub fn is_starting(&self, id: SourceId) -> bool {
+        self.starting == Some(id)
+    }
+
     /// Source `id` has read what was there when it started (or ended, or went).
     pub fn caught_up(&mut self, id: SourceId) {
         if self.starting == Some(id) {
