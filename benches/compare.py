@@ -609,6 +609,72 @@ def history(work, lines):
     return results
 
 
+def stamped_file(path, size):
+    """A file of about `size` bytes of 64-byte lines stamped one second apart from
+    2026-12-01T00:00:00Z (a few seconds each for 3 GiB: the lines are made a day at a time).
+    Returns the number of lines."""
+    import datetime
+    start = datetime.datetime(2026, 12, 1, tzinfo=datetime.timezone.utc)
+    width = 64
+    lines = size // width
+    pad = b"x" * width
+    with open(path, "wb") as f:
+        day = 86_400
+        for base in range(0, lines, day):
+            n = min(day, lines - base)
+            t0 = start + datetime.timedelta(seconds=base)
+            chunk = []
+            for i in range(n):
+                head = ((t0 + datetime.timedelta(seconds=i)).strftime("%Y-%m-%dT%H:%M:%SZ") + " INFO line %d " % (base + i)).encode()
+                chunk.append(head + pad[: width - len(head) - 1] + b"\n")
+            f.write(b"".join(chunk))
+    return lines
+
+
+def first_line_time(argv):
+    """Seconds from start until the first line of `argv`'s stdout (then it is stopped), and
+    that line."""
+    start = time.monotonic()
+    p = spawn(argv, subprocess.PIPE, shell=isinstance(argv, str))
+    line = p.stdout.readline()
+    took = time.monotonic() - start
+    os.killpg(p.pid, signal.SIGKILL)
+    p.wait()
+    return took, line
+
+
+def since(work, size):
+    """--since near the end of a big file: time to the first line, against grep and awk reading
+    the file to the same line. Three runs each, alternating; the median."""
+    import datetime
+    path = os.path.join(work, "since.log")
+    lines = stamped_file(path, size)
+    at = datetime.datetime(2026, 12, 1, tzinfo=datetime.timezone.utc) + datetime.timedelta(seconds=lines * 99 // 100)
+    stamp = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    tools = {
+        "mux-tail --since": [BIN, "--keys=never", "--no-follow", "--since", stamp, path],
+        "grep": ["grep", "-m1", "-F", stamp, path],
+        "awk": ["awk", '$1 >= "%s" { print; exit }' % stamp, path],
+    }
+    results = {name: [] for name in tools}
+    first = {}
+    for _ in range(3):
+        for name, argv in tools.items():
+            took, line = first_line_time(argv)
+            results[name].append(took)
+            first[name] = line
+    os.remove(path)
+    same = len({l.split(b"] ")[-1] for l in first.values()}) == 1
+    return {name: {"time": statistics.median(t), "min": min(t), "max": max(t), "same": same,
+                   "first": first[name]} for name, t in results.items()}
+
+
+def stamps(work, count):
+    """--since a day ago against plain mux-tail on the 1-file benchmark: every line's time
+    looked for (the generated lines carry none, so every one is kept)."""
+    return against_plain(work, count, "mux-tail --since 1d", ["--since", "1d"])
+
+
 def burst(work, nfiles):
     """Files appearing at once under a watched glob: time until every file's line is out."""
     d = tempfile.mkdtemp(dir=work)
@@ -731,7 +797,7 @@ def integrity(res):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="smaller workloads (a smoke test)")
-    p.add_argument("--only", default="", help="comma-separated: follow,multiline,level,tcp,latency,idle,slow,files,glob,idleconns,clients,history,burst,unfinished,fds")
+    p.add_argument("--only", default="", help="comma-separated: follow,multiline,level,stamps,since,tcp,latency,idle,slow,files,glob,idleconns,clients,history,burst,unfinished,fds")
     p.add_argument("--no-build", action="store_true", help="use target/release/mux-tail as it is")
     args = p.parse_args()
     only = set(filter(None, args.only.split(",")))
@@ -772,6 +838,23 @@ def main():
                          f"{fmt_rate(m['rate'])}; {integrity(m)}",
                          f"plain mux-tail: {fmt_rate(p['rate'])}; {integrity(p)}",
                          ratio(m["rate"], p["rate"]), "≥ 0.8× plain mux-tail"))
+        if want("stamps"):
+            n = 200_000 if q else 2_000_000
+            r = stamps(work, n)
+            m, p = r["mux-tail --since 1d"], r["mux-tail"]
+            rows.append((f"--since 1d (time looked for on every line), 1 file, {n:,} lines",
+                         f"{fmt_rate(m['rate'])}; {integrity(m)}",
+                         f"plain mux-tail: {fmt_rate(p['rate'])}; {integrity(p)}",
+                         ratio(m["rate"], p["rate"]), "≥ 0.8× plain mux-tail"))
+        if want("since"):
+            size = (256 << 20) if q else (3 << 30)
+            r = since(work, size)
+            m, g, a = r["mux-tail --since"], r["grep"], r["awk"]
+            rows.append((f"--since near the end of a {size >> 20} MiB file: time to the first line",
+                         f"{m['time']:.3f} s ({m['min']:.3f}–{m['max']:.3f}); same line as the peers: {m['same']}",
+                         f"grep -m1: {g['time']:.3f} s; awk: {a['time']:.3f} s",
+                         f"{g['time'] / m['time']:.0f}× faster than grep, {a['time'] / m['time']:.0f}× than awk",
+                         "≥ 20× faster, < 0.5 s"))
         if want("tcp"):
             n = 200_000 if q else 2_000_000
             for clients in (1, 16):
