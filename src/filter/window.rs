@@ -25,15 +25,20 @@ impl Window {
     /// after `until` was seen.
     pub fn retain(&self, last: &mut Option<Timestamp>, batch: &mut Batch, clock: &Clock) -> bool {
         let mut past = false;
-        batch.retain_events(|lines| {
-            if let Some(ts) = parse::timestamp(lines[0], clock) {
+        let mut keep = |first: &[u8]| {
+            if let Some(ts) = parse::timestamp(first, clock) {
                 *last = Some(ts);
             }
             let Some(ts) = *last else { return true };
             let after = self.until.is_some_and(|u| ts > u);
             past |= after;
             !after && self.since.is_none_or(|s| ts >= s)
-        });
+        };
+        if batch.is_grouped() {
+            batch.retain_events(|lines| keep(lines[0]));
+        } else {
+            batch.retain(keep);
+        }
         past
     }
 }
