@@ -4,9 +4,10 @@
 //! order — and then whatever came meanwhile, in arrival order.
 //!
 //! A line without a time goes with the line before it; lines before a file's first time go
-//! with that time; a file with no time at all goes after the timed ones, in command-line order
-//! (so that files without times come out as they always did: file by file). The backlog held
-//! is bounded: past [`BACKLOG_BYTES`] it goes out merged as far as it got, with a note.
+//! with that time; a file with no time at all is not kept back: it goes out once read, before
+//! the timed ones (so that files without times come out as they always did: file by file, in
+//! command-line order). The backlog held is bounded: past [`BACKLOG_BYTES`] it goes out merged
+//! as far as it got, with a note.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
@@ -134,6 +135,26 @@ impl Mux {
             );
             self.feedback.note(&note, &mut self.pending);
             self.release_backlog();
+        }
+    }
+
+    /// Source `id` has caught up: when none of its first lines carries a time, they go out
+    /// now (there is nothing to merge them by), so that files without times are kept back no
+    /// longer than it takes to read them.
+    pub(super) fn caught_up_backlog(&mut self, id: SourceId) {
+        let Some(backlog) = &mut self.backlog else { return };
+        let Some(arrivals) = backlog.initial.get(&id) else { return };
+        let clock = Clock::of_run();
+        let timed = arrivals.iter().any(|a| {
+            a.batch.events().any(|e| parse::timestamp(a.batch.line(e.start), clock).is_some())
+        });
+        if timed {
+            return;
+        }
+        let arrivals = backlog.initial.remove(&id).unwrap_or_default();
+        backlog.bytes -= arrivals.iter().map(|a| a.batch.data_len()).sum::<usize>();
+        for lines in arrivals {
+            self.show(id, lines);
         }
     }
 

@@ -308,7 +308,10 @@ impl Mux {
                 }
                 self.update_status();
             }
-            SourceEvent::CaughtUp => self.table.caught_up(id),
+            SourceEvent::CaughtUp => {
+                self.caught_up_backlog(id);
+                self.table.caught_up(id);
+            }
             SourceEvent::Ended => {
                 self.end_events(id);
                 self.forget_context(id);
