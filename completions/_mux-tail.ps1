@@ -55,6 +55,7 @@ Register-ArgumentCompleter -Native -CommandName 'mux-tail' -ScriptBlock {
             [CompletionResult]::new('--no-follow', '--no-follow', [CompletionResultType]::ParameterName, 'Read files to their current end, then stop')
             [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Same as --color never')
             [CompletionResult]::new('--no-label', '--no-label', [CompletionResultType]::ParameterName, 'Print bare lines, without labels')
+            [CompletionResult]::new('--restart', '--restart', [CompletionResultType]::ParameterName, 'Start cmd: sources again when they exit')
             [CompletionResult]::new('--fixed-strings', '--fixed-strings', [CompletionResultType]::ParameterName, '-e and -v patterns are plain text, not regexes')
             [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, '-e and -v match whole words only')
             [CompletionResult]::new('--word-regexp', '--word-regexp', [CompletionResultType]::ParameterName, '-e and -v match whole words only')

@@ -52,6 +52,7 @@ set edit:completion:arg-completer[mux-tail] = {|@words|
             cand --no-follow 'Read files to their current end, then stop'
             cand --no-color 'Same as --color never'
             cand --no-label 'Print bare lines, without labels'
+            cand --restart 'Start cmd: sources again when they exit'
             cand --fixed-strings '-e and -v patterns are plain text, not regexes'
             cand -w '-e and -v match whole words only'
             cand --word-regexp '-e and -v match whole words only'

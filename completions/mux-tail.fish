@@ -42,6 +42,7 @@ complete -c mux-tail -s f -l follow -d 'Follow (the default; -F and --follow too
 complete -c mux-tail -l no-follow -d 'Read files to their current end, then stop'
 complete -c mux-tail -l no-color -d 'Same as --color never'
 complete -c mux-tail -l no-label -d 'Print bare lines, without labels'
+complete -c mux-tail -l restart -d 'Start cmd: sources again when they exit'
 complete -c mux-tail -l fixed-strings -d '-e and -v patterns are plain text, not regexes'
 complete -c mux-tail -s w -l word-regexp -d '-e and -v match whole words only'
 complete -c mux-tail -s x -l line-regexp -d '-e and -v match whole lines only'

@@ -172,6 +172,15 @@ pub struct Args {
     #[arg(long, value_name = "CIDR")]
     pub allow: Vec<Cidr>,
 
+    /// Start cmd: sources again when they exit.
+    ///
+    /// A command that exits (a `kubectl logs -f` whose pod was replaced, a dropped ssh) is
+    /// started again after a pause that doubles from 1s up to 30s, and is 1s again after a run
+    /// of 10s or more; each restart is noted (`exited with status 1; restarting in 2s`) and
+    /// counted in the list (l). Detaching it or quitting stops it for good.
+    #[arg(long)]
+    pub restart: bool,
+
     /// Read keys from the terminal: auto, always, never.
     ///
     /// Keys are read from /dev/tty while running, also when stdout is piped: 1-9 mute, d detach,

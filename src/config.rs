@@ -243,6 +243,7 @@ impl Config {
                 allow: args.allow.into(),
                 glob_empty: false,
                 glob_ended: None,
+                restart: args.restart,
             },
             style: Style { label: !args.no_label, color, terminal: env.stdout_tty },
             keys,

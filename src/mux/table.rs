@@ -252,7 +252,7 @@ impl Table {
     pub fn list(&self, events: bool) -> Vec<String> {
         let row = |n: &dyn std::fmt::Display,
                    label: String,
-                   state,
+                   state: &str,
                    lines,
                    ev: String,
                    bytes,
@@ -276,8 +276,18 @@ impl Table {
             "refused".into(),
         )];
         for (id, s) in self.rows() {
+            let restarts = s.status.restarts.load(Ordering::Relaxed);
+            let restarting = format!("restarting ({restarts} so far)");
+            let restarted = format!("following ({restarts} restarts)");
             let state = match s.state {
                 State::Following if s.muted => "muted",
+                State::Following if matches!(s.spec.kind, SourceKind::Cmd(_)) => {
+                    match (s.status.waiting.load(Ordering::Relaxed), restarts) {
+                        (true, _) => restarting.as_str(),
+                        (false, 0) => "following",
+                        (false, _) => restarted.as_str(),
+                    }
+                }
                 State::Following if s.status.no_descriptor.load(Ordering::Relaxed) => {
                     "waiting (no descriptors)"
                 }

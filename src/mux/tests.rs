@@ -23,6 +23,7 @@ fn options(follow: bool) -> SourceOptions {
         allow: Arc::new([]),
         glob_empty: false,
         glob_ended: None,
+        restart: false,
     }
 }
 

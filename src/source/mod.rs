@@ -58,6 +58,8 @@ pub struct SourceOptions {
     pub glob_empty: bool,
     /// A glob's file: the glob to tell when its source ends.
     pub glob_ended: Option<Arc<glob::Ended>>,
+    /// Commands are started again when they exit (`--restart`).
+    pub restart: bool,
 }
 
 /// A pending host name look-up.
@@ -175,6 +177,7 @@ mod tests {
             allow: Arc::new([]),
             glob_empty: false,
             glob_ended: None,
+            restart: false,
         }
     }
 }

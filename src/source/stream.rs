@@ -62,6 +62,8 @@ pub struct SourceStatus {
     pub connections: AtomicUsize,
     /// Connections (or datagrams) refused: over the limit, or from a peer not allowed.
     pub refused: AtomicU64,
+    /// Times a command was started again (`--restart`).
+    pub restarts: AtomicU64,
 }
 
 /// The sending half a producer uses; every send waits while the mux is behind.

@@ -284,3 +284,22 @@ fn every_kind_side_by_side() {
     assert_eq!(run.stop().code(), Some(143));
     assert!(!sock.exists());
 }
+
+#[test]
+fn restart_starts_an_exited_command_again_and_keeps_running() {
+    let env = TestEnv::new();
+    let mut run = env.cmd().args(["--restart", "cmd:echo run; exit 3"]).spawn();
+    run.wait_stderr("exited with status 3; restarting in 1s");
+    // The second run's line, a second later; the pause doubles.
+    run.stdout
+        .wait_for("the line twice", |b| String::from_utf8_lossy(b).matches("] run\n").count() >= 2);
+    run.wait_stderr("exited with status 3; restarting in 2s");
+    assert!(run.child.try_wait().unwrap().is_none(), "still running");
+    assert_eq!(run.stop().code(), Some(143));
+    // Without --restart it ends, failed, as before.
+    let out = env.cmd().arg("cmd:echo once; exit 3").run();
+    assert_eq!(
+        (out.code(), out.stdout_string().as_str()),
+        (Some(1), "[cmd:echo once; exit 3] once\n")
+    );
+}
