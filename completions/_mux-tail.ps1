@@ -31,6 +31,7 @@ Register-ArgumentCompleter -Native -CommandName 'mux-tail' -ScriptBlock {
             [CompletionResult]::new('--max-pending-bytes', '--max-pending-bytes', [CompletionResultType]::ParameterName, 'Memory for unfinished lines, all sources together')
             [CompletionResult]::new('--max-connections', '--max-connections', [CompletionResultType]::ParameterName, 'Open connections allowed per listener')
             [CompletionResult]::new('--allow', '--allow', [CompletionResultType]::ParameterName, 'Accept TCP and UDP senders from CIDR only (repeatable)')
+            [CompletionResult]::new('--exclude-path', '--exclude-path', [CompletionResultType]::ParameterName, 'Leave files matching GLOB out of every glob''s files (repeatable)')
             [CompletionResult]::new('--keys', '--keys', [CompletionResultType]::ParameterName, 'Read keys from the terminal: auto, always, never')
             [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'Keep lines matching REGEX (repeatable: any)')
             [CompletionResult]::new('--grep', '--grep', [CompletionResultType]::ParameterName, 'Keep lines matching REGEX (repeatable: any)')

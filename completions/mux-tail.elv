@@ -28,6 +28,7 @@ set edit:completion:arg-completer[mux-tail] = {|@words|
             cand --max-pending-bytes 'Memory for unfinished lines, all sources together'
             cand --max-connections 'Open connections allowed per listener'
             cand --allow 'Accept TCP and UDP senders from CIDR only (repeatable)'
+            cand --exclude-path 'Leave files matching GLOB out of every glob''s files (repeatable)'
             cand --keys 'Read keys from the terminal: auto, always, never'
             cand -e 'Keep lines matching REGEX (repeatable: any)'
             cand --grep 'Keep lines matching REGEX (repeatable: any)'

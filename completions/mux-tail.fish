@@ -8,6 +8,7 @@ complete -c mux-tail -l max-line-bytes -d 'Cut longer lines into pieces of this 
 complete -c mux-tail -l max-pending-bytes -d 'Memory for unfinished lines, all sources together' -r
 complete -c mux-tail -l max-connections -d 'Open connections allowed per listener' -r
 complete -c mux-tail -l allow -d 'Accept TCP and UDP senders from CIDR only (repeatable)' -r
+complete -c mux-tail -l exclude-path -d 'Leave files matching GLOB out of every glob\'s files (repeatable)' -r
 complete -c mux-tail -l keys -d 'Read keys from the terminal: auto, always, never' -r -f -a "auto\t'Read keys when a terminal is reachable through /dev/tty'
 always\t'Read keys; fail when there is no terminal'
 never\t'Never read keys or change the terminal\'s mode'"

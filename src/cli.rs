@@ -46,7 +46,7 @@ const SHORT_EXAMPLES: &str = "Examples and keys: mux-tail --help";
 ///   udp:[HOST:]PORT    each datagram's lines (syslog over UDP)
 ///   unix:PATH          a Unix stream socket (created owner-only, removed on exit)
 ///   cmd:COMMAND        `sh -c COMMAND`: its stdout and stderr lines, until it exits
-///   'logs/*.log'       a glob: every matching file, also files that appear later
+///   'logs/**/*.log'    a glob: every matching file, also files that appear later
 ///   LABEL=SOURCE       any of the above, labelled LABEL (write ./a=b for a path with '=')
 ///
 /// With no SOURCE and standard input not a terminal, the source is `-`.
@@ -174,6 +174,13 @@ pub struct Args {
     /// default address, 127.0.0.1, is reachable from this host only.
     #[arg(long, value_name = "CIDR")]
     pub allow: Vec<Cidr>,
+
+    /// Leave files matching GLOB out of every glob's files (repeatable).
+    ///
+    /// Matched against the path as the glob writes it (`logs/**/*.gz`), or, for a GLOB without
+    /// a `/`, against the file's name (`*.gz` leaves out rotated, compressed files anywhere).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude_path: Vec<String>,
 
     /// Start cmd: sources again when they exit.
     ///

@@ -14,6 +14,7 @@ use crate::line::{Budget, LineLimits};
 use crate::parse::time::{self, Clock};
 use crate::parse::Level;
 use crate::render::{Layout, Style, Template};
+use crate::source::glob;
 use crate::source::{Initial, SourceKind, SourceOptions, SourceSpec, SpecError};
 
 /// The largest `--max-line-bytes` (line positions are kept in 32 bits).
@@ -244,6 +245,7 @@ impl Config {
                 glob_empty: false,
                 glob_ended: None,
                 restart: args.restart,
+                exclude: glob::excluded(&args.exclude_path).map_err(usage)?,
             },
             style: Style { label: !args.no_label, color, terminal: env.stdout_tty },
             keys,

@@ -110,10 +110,12 @@ fn sources(roff: &mut Roff) {
     item(
         roff,
         "GLOB",
-        "A path with wildcards (*, ?, [...]) in its file name, quoted so that the shell leaves it \
-         alone ('logs/*.log'): every matching file is a source of its own, labelled with its \
-         path, also files that appear later (read from their first line). Files that are deleted \
-         end. With LABEL=, files are labelled LABEL:NAME.",
+        "A path with wildcards (*, ?, [...], {a,b}, ** for any depth) anywhere in it, quoted so \
+         that the shell leaves it alone ('logs/**/*.log', 'srv/*/logs/app.log'): every matching \
+         file is a source of its own, labelled with its path, also files that appear later, in \
+         directories made later too (read from their first line). Files that are deleted end. \
+         With LABEL=, files are labelled LABEL:PATH, the path below the glob's fixed start. \
+         --exclude-path leaves files out.",
     );
     item(
         roff,

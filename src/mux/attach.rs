@@ -2,7 +2,7 @@
 //! while), and the files a glob finds; each file once, whatever the paths that name it; and the
 //! refusals (standard input twice, a file or listener already followed).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::table::{FileKey, SourceId};
 use super::Mux;
@@ -33,7 +33,7 @@ impl Mux {
         opts: &SourceOptions,
     ) -> anyhow::Result<SourceId> {
         let found = match &spec.kind {
-            SourceKind::Glob(pattern) => pattern.scan(),
+            SourceKind::Glob(pattern) => pattern.scan(&opts.exclude),
             _ => Vec::new(),
         };
         let opts = match &spec.kind {
@@ -102,8 +102,15 @@ impl Mux {
     ) -> anyhow::Result<()> {
         let g = &self.table.row(glob).spec;
         let file = path.to_string_lossy().into_owned();
-        let name = path.file_name().unwrap_or_default().to_string_lossy();
-        let label = if g.labelled { format!("{}:{name}", g.label) } else { file.clone() };
+        // A labelled glob's files: the label and the path below the glob's root.
+        let below = match &g.kind {
+            SourceKind::Glob(pattern) => pattern.below_root(&path),
+            _ => path.file_name().map(Path::new).unwrap_or(&path),
+        };
+        let label = match g.labelled {
+            true => format!("{}:{}", g.label, below.to_string_lossy()),
+            false => file.clone(),
+        };
         let spec =
             SourceSpec { label, spec: file, labelled: g.labelled, kind: SourceKind::File(path) };
         let opts = SourceOptions { end_when_gone: true, ..opts.clone() };

@@ -24,6 +24,7 @@ fn options(follow: bool) -> SourceOptions {
         glob_empty: false,
         glob_ended: None,
         restart: false,
+        exclude: Default::default(),
     }
 }
 

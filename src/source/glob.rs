@@ -1,103 +1,168 @@
 //! Globs (`'logs/*.log'`): every matching file is a source of its own, also files that appear
 //! later.
 //!
-//! Wildcards (`*`, `?`, `[abc]`, `[a-z]`, `[!abc]`) are allowed in the file name; the directory
-//! is literal. As in the shell, a name starting with `.` matches only a pattern starting with `.`.
-//! The glob's source watches the directory's names (the same shared watch as files) and reports
-//! every matching file after each change; the mux follows those it does not follow yet. Each file
-//! is then followed like any other (rotation and all) and ends when it is deleted.
+//! Wildcards anywhere in the path (`translate.rs`): `*`, `?`, `[abc]`, `[a-z]`, `[!abc]`,
+//! `{a,b}`, and `**` for any depth. As in the shell, a name starting with `.` matches only a
+//! pattern with a part starting with `.`. The glob's source walks the directories under its
+//! root (the leading directories without wildcards; no deeper than the pattern reaches),
+//! watches the names in each (the same shared watch as files: directories made later are
+//! watched once seen, those gone are let go) and reports every matching file after each
+//! change; the mux follows those it does not follow yet. Each file is then followed like any
+//! other (rotation and all) and ends when it is deleted.
 
 use std::collections::HashMap;
 use std::os::unix::ffi::OsStrExt;
+use std::sync::Arc;
+
+use regex::bytes::Regex;
 use std::os::unix::fs::{DirEntryExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 use super::watch::DirWatch;
+use translate::regex;
+
+mod translate;
 use super::{fds, Found, SourceEvent, SourceOptions, SourceStream};
 
 /// A parsed glob.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Pattern {
-    /// The directory part as written, with its trailing `/` (empty for the current directory).
-    prefix: String,
-    /// The file-name pattern.
-    name: Vec<u8>,
+    /// The glob as written.
+    text: String,
+    /// The leading directories without wildcards, with their trailing `/` (empty for the
+    /// current directory): where looking starts.
+    root: String,
+    /// How many directories below the root a match can be (`None`: any, with `**`).
+    depth: Option<usize>,
+    /// Whether a part of the pattern starts with `.` (else names starting with `.` are left
+    /// out, as the shell does).
+    dots: bool,
+    matcher: Arc<Regex>,
 }
 
-const WILDCARDS: [char; 3] = ['*', '?', '['];
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Pattern) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for Pattern {}
+
+const WILDCARDS: [char; 4] = ['*', '?', '[', '{'];
+
+/// The globs of `--exclude-path`: files matching any are left out of every glob.
+pub type Excluded = Arc<Vec<Regex>>;
+
+/// Compiles `--exclude-path` globs (matched against paths as the glob writes them, and against
+/// file names alone when the exclusion has no `/`).
+pub fn excluded(globs: &[String]) -> Result<Excluded, String> {
+    let mut set = Vec::new();
+    for g in globs {
+        let whole = if g.contains('/') { g.clone() } else { format!("**/{g}") };
+        set.push(regex(&whole).map_err(|e| format!("--exclude-path '{g}': {e}"))?);
+    }
+    Ok(Arc::new(set))
+}
+
+fn is_excluded(exclude: &Excluded, path: &Path) -> bool {
+    exclude.iter().any(|re| re.is_match(path.as_os_str().as_bytes()))
+}
 
 impl Pattern {
-    /// A glob if `spec` has wildcards in its file name; `None` for a plain path. Pure: whether
-    /// the spec is also the name of an existing file is settled when it is opened.
+    /// A glob if `spec` has wildcards (`*`, `?`, `[...]`, `{a,b}`, `**` for any depth); `None`
+    /// for a plain path. Pure: whether the spec is also the name of an existing file is settled
+    /// when it is opened.
     pub fn parse(spec: &str) -> Result<Option<Pattern>, String> {
         if !spec.contains(WILDCARDS) {
             return Ok(None);
         }
-        let (prefix, name) = match spec.rfind('/') {
-            Some(i) => spec.split_at(i + 1),
-            None => ("", spec),
-        };
-        if !name.contains(WILDCARDS) {
-            return Err("wildcards are allowed in the file name only".into());
+        let matcher = regex(spec)?;
+        let parts: Vec<&str> = spec.split('/').collect();
+        let fixed = parts.iter().take_while(|p| !p.contains(WILDCARDS)).count();
+        if fixed == parts.len() {
+            return Ok(None);
         }
-        if prefix.contains(WILDCARDS) {
-            return Err("wildcards are allowed in the file name only".into());
-        }
-        Ok(Some(Pattern { prefix: prefix.to_string(), name: name.as_bytes().to_vec() }))
+        let root: String = parts[..fixed].iter().map(|p| format!("{p}/")).collect();
+        let below = &parts[fixed..];
+        let depth = (!below.contains(&"**") && !below.iter().any(|p| p.contains("**")))
+            .then(|| below.len() - 1);
+        let dots = below.iter().any(|p| p.starts_with('.'));
+        Ok(Some(Pattern { text: spec.to_string(), root, depth, dots, matcher: Arc::new(matcher) }))
     }
 
-    /// The directory to look in.
+    /// The directory to look in first.
     pub fn dir(&self) -> &Path {
-        if self.prefix.is_empty() {
+        if self.root.is_empty() {
             Path::new(".")
         } else {
-            Path::new(&self.prefix)
+            Path::new(&self.root)
         }
     }
 
-    /// Whether a file name matches.
-    pub fn matches(&self, name: &[u8]) -> bool {
-        if name.first() == Some(&b'.') && self.name.first() != Some(&b'.') {
-            return false;
-        }
-        wildmatch(&self.name, name)
+    /// A matching path below the root (`a/logs/app.log` of `srv/*/logs/app.log`): what tells
+    /// the glob's files apart in a label.
+    pub fn below_root<'a>(&self, path: &'a Path) -> &'a Path {
+        path.strip_prefix(&self.root).unwrap_or(path)
+    }
+
+    /// Whether a path written as the glob writes it matches.
+    pub fn matches(&self, path: &Path) -> bool {
+        self.matcher.is_match(path.as_os_str().as_bytes())
     }
 
     /// The regular files matching now, sorted, as paths written like the pattern
-    /// (`logs/app.log`), each with its (device, inode).
-    pub fn scan(&self) -> Vec<(PathBuf, (u64, u64))> {
-        self.scan_files().unwrap_or_default()
+    /// (`logs/app.log`), each with its (device, inode), less those `exclude` leaves out.
+    pub fn scan(&self, exclude: &Excluded) -> Vec<(PathBuf, (u64, u64))> {
+        self.scan_files(exclude, &mut Vec::new()).unwrap_or_default()
     }
 
-    /// [`Pattern::scan`]; an error when the directory could not be read for want of
-    /// descriptors.
-    fn scan_files(&self) -> std::io::Result<Vec<(PathBuf, (u64, u64))>> {
-        let dir = self.dir();
-        let (entries, dev) = match std::fs::read_dir(dir).and_then(|e| Ok((e, dir.metadata()?))) {
-            Ok((entries, meta)) => (entries, meta.dev()),
-            Err(e) if fds::exhausted(&e) => return Err(e),
-            Err(_) => return Ok(Vec::new()),
-        };
-        let mut found: Vec<_> = entries
-            .flatten()
-            .filter(|e| self.matches(e.file_name().as_bytes()))
-            .filter_map(|e| {
+    /// [`Pattern::scan`], also listing the directories looked in (to watch them); an error
+    /// when the root could not be read for want of descriptors.
+    fn scan_files(
+        &self,
+        exclude: &Excluded,
+        dirs: &mut Vec<PathBuf>,
+    ) -> std::io::Result<Vec<(PathBuf, (u64, u64))>> {
+        let mut found = Vec::new();
+        // (directory as written, its depth below the root)
+        let mut todo = vec![(PathBuf::from(&self.root), 0usize)];
+        while let Some((dir, depth)) = todo.pop() {
+            let at = if dir.as_os_str().is_empty() { Path::new(".") } else { dir.as_path() };
+            let (entries, dev) = match std::fs::read_dir(at).and_then(|e| Ok((e, at.metadata()?))) {
+                Ok((entries, meta)) => (entries, meta.dev()),
+                Err(e) if fds::exhausted(&e) && dirs.is_empty() => return Err(e),
+                Err(_) => continue,
+            };
+            dirs.push(at.to_path_buf());
+            for e in entries.flatten() {
+                let name = e.file_name();
+                if name.as_bytes().first() == Some(&b'.') && !self.dots {
+                    continue;
+                }
+                let path = dir.join(&name);
+                let kind = e.file_type().ok();
+                if kind.is_some_and(|t| t.is_dir()) {
+                    if self.depth.is_none_or(|d| depth < d) {
+                        todo.push((path, depth + 1));
+                    }
+                    continue;
+                }
+                if !self.matches(&path) || is_excluded(exclude, &path) {
+                    continue;
+                }
                 // The directory entry tells a plain file and its inode without a stat (a file
                 // system mounted on an entry would be a directory, never a match); anything
                 // else (a symlink, a type the file system does not tell) is looked at.
-                let id = match e.file_type() {
-                    Ok(t) if t.is_file() => (dev, e.ino()),
-                    Ok(t) if t.is_dir() => return None,
-                    _ => std::fs::metadata(e.path())
-                        .ok()
-                        .filter(|m| m.is_file())
-                        .map(|m| (m.dev(), m.ino()))?,
+                let id = match kind {
+                    Some(t) if t.is_file() => (dev, e.ino()),
+                    _ => match std::fs::metadata(&path) {
+                        Ok(m) if m.is_file() => (m.dev(), m.ino()),
+                        _ => continue,
+                    },
                 };
-                let mut path = std::ffi::OsString::from(&self.prefix);
-                path.push(e.file_name());
-                Some((PathBuf::from(path), id))
-            })
-            .collect();
+                found.push((path, id));
+            }
+        }
         found.sort();
         Ok(found)
     }
@@ -129,6 +194,7 @@ impl Ended {
 pub fn open(pattern: Pattern, watch: &DirWatch, opts: &SourceOptions) -> SourceStream {
     let watch = watch.clone();
     let (follow, empty, glob_ended) = (opts.follow, opts.glob_empty, opts.glob_ended.clone());
+    let exclude = opts.exclude.clone();
     SourceStream::spawn(move |emit| async move {
         if !follow {
             if empty {
@@ -139,18 +205,26 @@ pub fn open(pattern: Pattern, watch: &DirWatch, opts: &SourceOptions) -> SourceS
         if empty && emit.note("no matching file yet; waiting").await.is_err() {
             return;
         }
-        let sub = watch.subscribe_dir(pattern.dir());
+        let mut sub = watch.subscribe_dir(pattern.dir());
+        let mut dirs = Vec::new();
         // What the last look found: only files that are new since (or new at a known name) are
         // reported, so that a directory of ten thousand files is not reported again after
         // every change in it.
         let mut known: HashMap<PathBuf, (u64, u64)> = HashMap::new();
         let ended = glob_ended.unwrap_or_default();
         let mut starved = None;
+        let mut poll_noted = false;
         loop {
             for path in ended.take() {
                 known.remove(&path);
             }
-            let found = match pattern.scan_files() {
+            dirs.clear();
+            let found = match pattern.scan_files(&exclude, &mut dirs) {
+                Ok(found) if sub.set_dirs(&dirs) => {
+                    // A directory new since the last look is watched from now on; what was made
+                    // in it meanwhile is found by looking once more.
+                    continue_with(found, &pattern, &exclude, &mut dirs)
+                }
                 Ok(found) => found,
                 Err(_) => {
                     // No descriptor to read the directory with: look again once one is free.
@@ -180,6 +254,16 @@ pub fn open(pattern: Pattern, watch: &DirWatch, opts: &SourceOptions) -> SourceS
                 }
             }
             known = found.into_iter().collect();
+            // A directory without an inotify watch (the limit reached) is looked at every few
+            // seconds instead; said once.
+            if sub.poll_reason().is_some() && !poll_noted {
+                poll_noted = true;
+                let secs = super::watch::POLL_INTERVAL.as_secs();
+                let note = format!("not every directory could be watched; checking every {secs}s");
+                if emit.note(note).await.is_err() {
+                    return;
+                }
+            }
             tokio::select! {
                 _ = sub.changed() => {}
                 _ = ended.notify.notified() => {}
@@ -188,121 +272,87 @@ pub fn open(pattern: Pattern, watch: &DirWatch, opts: &SourceOptions) -> SourceS
     })
 }
 
-/// Shell-style wildcard match of a whole name.
-fn wildmatch(pattern: &[u8], name: &[u8]) -> bool {
-    let (mut p, mut n) = (0, 0);
-    // Where to resume after the last `*`: (pattern index after it, name index it covers to).
-    let mut star: Option<(usize, usize)> = None;
-    while n < name.len() {
-        if p < pattern.len() {
-            match pattern[p] {
-                b'*' => {
-                    star = Some((p + 1, n));
-                    p += 1;
-                    continue;
-                }
-                b'?' => {
-                    p += 1;
-                    n += 1;
-                    continue;
-                }
-                b'[' => {
-                    if let Some((matched, len)) = class(&pattern[p..], name[n]) {
-                        if matched {
-                            p += len;
-                            n += 1;
-                            continue;
-                        }
-                    } else if name[n] == b'[' {
-                        // An unclosed `[` is itself.
-                        p += 1;
-                        n += 1;
-                        continue;
-                    }
-                }
-                c if c == name[n] => {
-                    p += 1;
-                    n += 1;
-                    continue;
-                }
-                _ => {}
-            }
-        }
-        match star {
-            Some((sp, sn)) => {
-                // Let the last `*` cover one more byte.
-                star = Some((sp, sn + 1));
-                p = sp;
-                n = sn + 1;
-            }
-            None => return false,
-        }
-    }
-    pattern[p..].iter().all(|&c| c == b'*')
-}
-
-/// Matches `c` against the bracket class at the start of `pattern`: (matched, class length), or
-/// `None` when the `[` is not closed.
-fn class(pattern: &[u8], c: u8) -> Option<(bool, usize)> {
-    let mut i = 1;
-    let negate = matches!(pattern.get(i), Some(b'!' | b'^'));
-    if negate {
-        i += 1;
-    }
-    let mut matched = false;
-    let mut first = true;
-    while i < pattern.len() {
-        let lo = pattern[i];
-        if lo == b']' && !first {
-            return Some((matched != negate, i + 1));
-        }
-        first = false;
-        if pattern.get(i + 1) == Some(&b'-') && pattern.get(i + 2).is_some_and(|&h| h != b']') {
-            let hi = pattern[i + 2];
-            matched |= (lo..=hi).contains(&c);
-            i += 3;
-        } else {
-            matched |= lo == c;
-            i += 1;
-        }
-    }
-    None
+/// The files found, and those of one more look when directories were added to the watch
+/// (until none is).
+fn continue_with(
+    found: Vec<(PathBuf, (u64, u64))>,
+    pattern: &Pattern,
+    exclude: &Excluded,
+    dirs: &mut Vec<PathBuf>,
+) -> Vec<(PathBuf, (u64, u64))> {
+    dirs.clear();
+    pattern.scan_files(exclude, dirs).unwrap_or(found)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn m(pattern: &str, name: &str) -> bool {
-        Pattern { prefix: String::new(), name: pattern.as_bytes().to_vec() }
-            .matches(name.as_bytes())
+    fn m(pattern: &str, path: &str) -> bool {
+        Pattern::parse(pattern).unwrap().unwrap().matches(Path::new(path))
     }
 
     #[test]
     fn wildcards() {
         assert!(m("*.log", "app.log"));
-        assert!(!m("*.log", ".log"), "hidden files need a leading dot");
-        assert!(m(".*.log", ".x.log"));
         assert!(!m("*.log", "app.log.1"));
         assert!(m("app-?.log", "app-1.log"));
         assert!(!m("app-?.log", "app-12.log"));
         assert!(m("a*b*c", "aXXbYYc"));
-        assert!(!m("a*b*c", "aXXbYY"));
         assert!(m("[ab]*", "b.log"));
         assert!(!m("[!ab]*", "b.log"));
         assert!(m("x[0-9].log", "x7.log"));
-        assert!(!m("x[0-9].log", "xa.log"));
-        assert!(m("[]]", "]"));
-        assert!(m("a[", "a["), "an unclosed [ is literal");
-        assert!(m("*", "anything"));
+        assert!(m("caf[é]", "café"), "a class matches whole characters");
+        assert!(m("?.log", "é.log"));
+        assert!(m("logs/{api,web}.log", "logs/web.log"));
+        assert!(!m("logs/{api,web}.log", "logs/db.log"));
+        assert!(!m("logs/*.log", "logs/sub/a.log"), "* stays in one directory");
+        assert!(m("r/**/*.log", "r/a.log"), "** is zero or more directories");
+        assert!(m("r/**/*.log", "r/x/y/a.log"));
+        assert!(m("srv/*/logs/app.log", "srv/b/logs/app.log"));
     }
 
     #[test]
-    fn parse_finds_globs_in_the_file_name_only() {
+    fn parse_finds_the_root_and_the_depth() {
         let p = Pattern::parse("logs/*.log").unwrap().unwrap();
-        assert_eq!(p.dir(), Path::new("logs/"));
+        assert_eq!((p.dir(), p.depth), (Path::new("logs/"), Some(0)));
         assert_eq!(Pattern::parse("*.log").unwrap().unwrap().dir(), Path::new("."));
         assert_eq!(Pattern::parse("plain.log").unwrap(), None);
-        assert!(Pattern::parse("l*/x.log").is_err());
+        let p = Pattern::parse("srv/*/logs/app.log").unwrap().unwrap();
+        assert_eq!((p.dir(), p.depth), (Path::new("srv/"), Some(2)));
+        let p = Pattern::parse("/var/log/**/*.log").unwrap().unwrap();
+        assert_eq!((p.dir(), p.depth), (Path::new("/var/log/"), None));
+        assert!(Pattern::parse("a/[b.log").is_err(), "an unclosed class is an error");
+    }
+
+    #[test]
+    fn scan_walks_as_deep_as_the_pattern_and_leaves_out_what_is_excluded() {
+        let dir = std::env::temp_dir().join(format!("mux-tail-glob-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        for f in ["a.log", "x/b.log", "x/y/c.log", "x/y/c.log.gz", ".hidden/d.log", "x/e.txt"] {
+            let path = dir.join(f);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, "").unwrap();
+        }
+        let root = dir.to_str().unwrap();
+        let names = |pattern: &str, exclude: &[&str]| -> Vec<String> {
+            let exclude =
+                excluded(&exclude.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
+            let p = Pattern::parse(&format!("{root}/{pattern}")).unwrap().unwrap();
+            p.scan(&exclude)
+                .into_iter()
+                .map(|(p, _)| p.strip_prefix(root).unwrap().display().to_string())
+                .collect()
+        };
+        assert_eq!(names("**/*.log", &[]), ["a.log", "x/b.log", "x/y/c.log"]);
+        assert_eq!(names("*/*.log", &[]), ["x/b.log"]);
+        assert_eq!(names("**/*", &["*.gz", "*.txt"]), ["a.log", "x/b.log", "x/y/c.log"]);
+        assert_eq!(names("**/*.log", &[&format!("{root}/x/**")]), ["a.log"]);
+        assert_eq!(
+            names(".*/*.log", &[]),
+            [".hidden/d.log"],
+            "a dot in the pattern finds dot names"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

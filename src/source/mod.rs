@@ -60,6 +60,8 @@ pub struct SourceOptions {
     pub glob_ended: Option<Arc<glob::Ended>>,
     /// Commands are started again when they exit (`--restart`).
     pub restart: bool,
+    /// Files that globs leave out (`--exclude-path`).
+    pub exclude: glob::Excluded,
 }
 
 /// A pending host name look-up.
@@ -178,6 +180,7 @@ mod tests {
             glob_empty: false,
             glob_ended: None,
             restart: false,
+            exclude: Default::default(),
         }
     }
 }

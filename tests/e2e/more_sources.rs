@@ -303,3 +303,54 @@ fn restart_starts_an_exited_command_again_and_keeps_running() {
         (Some(1), "[cmd:echo once; exit 3] once\n")
     );
 }
+
+#[test]
+fn recursive_globs_find_files_in_directories_made_later_at_any_depth() {
+    let env = TestEnv::new();
+    std::fs::create_dir_all(env.path("r/x")).unwrap();
+    env.write("r/top.log", "top\n");
+    env.write("r/x/mid.log", "mid\n");
+    env.write("r/x/mid.log.1.gz", "old\n");
+    env.write("r/x/notes.txt", "no\n");
+    let run = env.cmd().args(["r/**/*.log*", "--exclude-path", "*.gz"]).spawn();
+    run.wait_stdout("[r/top.log] top\n");
+    run.wait_stdout("[r/x/mid.log] mid\n");
+    // Two levels made after start, the file at once after them.
+    std::fs::create_dir_all(env.path("r/new/deeper")).unwrap();
+    env.write("r/new/deeper/late.log", "late 1\n");
+    run.wait_stdout("[r/new/deeper/late.log] late 1\n");
+    env.append("r/new/deeper/late.log", "late 2\n");
+    run.wait_stdout("[r/new/deeper/late.log] late 2\n");
+    // A directory that goes, and comes back with a file.
+    std::fs::remove_dir_all(env.path("r/new")).unwrap();
+    std::fs::create_dir_all(env.path("r/new")).unwrap();
+    env.write("r/new/again.log", "again\n");
+    run.wait_stdout("[r/new/again.log] again\n");
+    let out = run.stdout_string();
+    assert!(!out.contains("old") && !out.contains("no\n"), "{out}");
+}
+
+#[test]
+fn wildcards_in_directories_and_braces_with_labels_below_the_root() {
+    let env = TestEnv::new();
+    std::fs::create_dir_all(env.path("srv/a/logs")).unwrap();
+    env.write("srv/a/logs/app.log", "a app\n");
+    std::fs::create_dir_all(env.path("logs")).unwrap();
+    env.write("logs/api.log", "api 1\n");
+    env.write("logs/web.log", "web 1\n");
+    env.write("logs/db.log", "db 1\n");
+    let run = env.cmd().args(["s=srv/*/logs/app.log", "logs/{api,web}.log"]).spawn();
+    run.wait_stdout("[s:a/logs/app.log] a app\n");
+    run.wait_stdout("[logs/api.log] api 1\n");
+    run.wait_stdout("[logs/web.log] web 1\n");
+    std::fs::create_dir_all(env.path("srv/b/logs")).unwrap();
+    env.write("srv/b/logs/app.log", "b app\n");
+    run.wait_stdout("[s:b/logs/app.log] b app\n");
+    assert!(!run.stdout_string().contains("db 1"));
+    // Classes and ? match whole characters.
+    env.write("café.log", "accented\n");
+    for glob in ["caf[é].log", "caf?.log"] {
+        let out = env.cmd().args(["--no-follow", glob]).run();
+        assert_eq!(out.stdout_string(), "[café.log] accented\n", "{glob}");
+    }
+}

@@ -187,6 +187,38 @@ impl Subscription {
         self.hint.any_name.store(on, Ordering::Relaxed);
     }
 
+    /// Also wakes for the names in each of `dirs` (a glob's directories under its root), and
+    /// no longer for those of an earlier call that are not among them; the directory this was
+    /// subscribed with stays. True when a directory was added.
+    pub fn set_dirs(&mut self, dirs: &[PathBuf]) -> bool {
+        let first = self.keys.first().cloned();
+        let wanted: std::collections::HashSet<(PathBuf, OsString)> = dirs
+            .iter()
+            .map(|d| {
+                let abs = std::path::absolute(d).unwrap_or_else(|_| d.clone());
+                (normalize(&abs), OsString::new())
+            })
+            .filter(|k| Some(k) != first.as_ref())
+            .collect();
+        let old: Vec<_> = self.keys.drain(1.min(self.keys.len())..).collect();
+        let mut added = false;
+        for key in &old {
+            if !wanted.contains(key) {
+                self.remove_key(key.clone());
+            }
+        }
+        let had: std::collections::HashSet<_> = old.into_iter().collect();
+        for key in wanted {
+            if had.contains(&key) {
+                self.keys.push(key);
+            } else {
+                self.add_key(key);
+                added = true;
+            }
+        }
+        added
+    }
+
     /// Also watch `target` (the file a symlink points to), replacing any earlier target.
     pub fn set_target(&mut self, target: Option<&Path>) {
         let wanted = target.map(key_of);
