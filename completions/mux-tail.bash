@@ -23,7 +23,7 @@ _mux__tail() {
 
     case "${cmd}" in
         mux__tail)
-            opts="-n -f -e -v -w -x -c -i -A -B -C -t -h -V --tail --lines --since --until --follow --no-follow --color --no-color --no-label --max-line-bytes --max-pending-bytes --max-connections --allow --exclude-path --restart --keys --grep --exclude --fixed-strings --word-regexp --line-regexp --count --ignore-case --level --after-context --before-context --context --highlight --format --timestamps --json --multiline --multiline-start --multiline-timeout --max-event-lines --generate --help --version"
+            opts="-n -f -e -v -w -x -c -i -A -B -C -t -h -V --tail --lines --since --until --follow --no-follow --color --no-color --no-label --max-line-bytes --max-pending-bytes --max-connections --allow --tls-cert --tls-key --tls-client-ca --exclude-path --restart --keys --grep --exclude --fixed-strings --word-regexp --line-regexp --count --ignore-case --level --after-context --before-context --context --highlight --format --timestamps --json --multiline --multiline-start --multiline-timeout --max-event-lines --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -66,6 +66,18 @@ _mux__tail() {
                     return 0
                     ;;
                 --allow)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-client-ca)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -8,6 +8,9 @@ complete -c mux-tail -l max-line-bytes -d 'Cut longer lines into pieces of this 
 complete -c mux-tail -l max-pending-bytes -d 'Memory for unfinished lines, all sources together' -r
 complete -c mux-tail -l max-connections -d 'Open connections allowed per listener' -r
 complete -c mux-tail -l allow -d 'Accept TCP and UDP senders from CIDR only (repeatable)' -r
+complete -c mux-tail -l tls-cert -d 'The certificate chain (PEM) tls: listeners present' -r -F
+complete -c mux-tail -l tls-key -d 'The private key (PEM) of --tls-cert' -r -F
+complete -c mux-tail -l tls-client-ca -d 'Accept only TLS clients with a certificate signed by one in FILE (PEM): mutual TLS' -r -F
 complete -c mux-tail -l exclude-path -d 'Leave files matching GLOB out of every glob\'s files (repeatable)' -r
 complete -c mux-tail -l keys -d 'Read keys from the terminal: auto, always, never' -r -f -a "auto\t'Read keys when a terminal is reachable through /dev/tty'
 always\t'Read keys; fail when there is no terminal'

@@ -43,6 +43,7 @@ const SHORT_EXAMPLES: &str = "Examples and keys: mux-tail --help";
 ///   tcp:PORT           listen on 127.0.0.1:PORT; any number of connections
 ///   tcp:HOST:PORT      listen on HOST (tcp:0.0.0.0:PORT for all interfaces)
 ///   tcp:[V6]:PORT      listen on an IPv6 address
+///   tls:[HOST:]PORT    listen for TLS connections (with --tls-cert and --tls-key)
 ///   udp:[HOST:]PORT    each datagram's lines (syslog over UDP)
 ///   unix:PATH          a Unix stream socket (created owner-only, removed on exit)
 ///   cmd:COMMAND        `sh -c COMMAND`: its stdout and stderr lines, until it exits
@@ -62,8 +63,8 @@ const SHORT_EXAMPLES: &str = "Examples and keys: mux-tail --help";
     after_long_help = EXAMPLES
 )]
 pub struct Args {
-    /// Sources to follow: PATH, -, tcp:[HOST:]PORT, udp:[HOST:]PORT, unix:PATH, cmd:COMMAND,
-    /// a glob, LABEL=SOURCE.
+    /// Sources to follow: PATH, -, tcp:[HOST:]PORT, tls:[HOST:]PORT, udp:[HOST:]PORT,
+    /// unix:PATH, cmd:COMMAND, a glob, LABEL=SOURCE.
     #[arg(value_name = "SOURCE")]
     pub sources: Vec<String>,
 
@@ -174,6 +175,22 @@ pub struct Args {
     /// default address, 127.0.0.1, is reachable from this host only.
     #[arg(long, value_name = "CIDR")]
     pub allow: Vec<Cidr>,
+
+    /// The certificate chain (PEM) tls: listeners present.
+    ///
+    /// tls:[HOST:]PORT listens for TLS (syslog over TLS, RFC 5425, as rsyslog's and
+    /// syslog-ng's forwarding send it) with this certificate and --tls-key; a client that fails
+    /// the handshake is closed with a note and never shown.
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert: Option<std::path::PathBuf>,
+
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "FILE")]
+    pub tls_key: Option<std::path::PathBuf>,
+
+    /// Accept only TLS clients with a certificate signed by one in FILE (PEM): mutual TLS.
+    #[arg(long, value_name = "FILE")]
+    pub tls_client_ca: Option<std::path::PathBuf>,
 
     /// Leave files matching GLOB out of every glob's files (repeatable).
     ///

@@ -84,6 +84,8 @@ pub enum ConfigError {
     Usage(String),
     /// A SOURCE that cannot be followed (exit status 1).
     Source(SpecError),
+    /// Something the sources need that cannot be had, as a TLS certificate (exit status 1).
+    Start(anyhow::Error),
 }
 
 /// What the config depends on besides the arguments (kept apart so tests can set it).
@@ -213,6 +215,7 @@ impl Config {
                 return Err(usage("--since is later than --until: no line could be shown".into()));
             }
         }
+        let tls = tls_config((&args.tls_cert, &args.tls_key, &args.tls_client_ca), &sources)?;
         let layout = match (&args.format, args.json) {
             (Some(t), _) => Layout::Template(Template::parse(t).map_err(usage)?),
             (None, true) => Layout::Json,
@@ -246,6 +249,7 @@ impl Config {
                 glob_ended: None,
                 restart: args.restart,
                 exclude: glob::excluded(&args.exclude_path).map_err(usage)?,
+                tls,
             },
             style: Style { label: !args.no_label, color, terminal: env.stdout_tty },
             keys,
@@ -264,6 +268,30 @@ impl Config {
             },
             window,
         })
+    }
+}
+
+/// What `tls:` sources serve: a usage error without `--tls-cert` and `--tls-key` (or with them
+/// and no `tls:` source), a start error when the files do not make a server certificate.
+type PathArg = Option<std::path::PathBuf>;
+
+fn tls_config(
+    (cert, key, ca): (&PathArg, &PathArg, &PathArg),
+    sources: &[SourceSpec],
+) -> Result<Option<std::sync::Arc<crate::source::tls::ServerConfig>>, ConfigError> {
+    let tls = sources.iter().find(|s| matches!(s.kind, SourceKind::Tls(_)));
+    match (tls, cert, key) {
+        (Some(_), Some(cert), Some(key)) => {
+            let ca = ca.as_deref();
+            crate::source::tls::config(cert, key, ca).map(Some).map_err(ConfigError::Start)
+        }
+        (Some(s), _, _) => {
+            Err(ConfigError::Usage(format!("{}: needs --tls-cert FILE and --tls-key FILE", s.spec)))
+        }
+        (None, None, None) if ca.is_none() => Ok(None),
+        (None, _, _) => Err(ConfigError::Usage(
+            "--tls-cert, --tls-key and --tls-client-ca are for tls: sources".into(),
+        )),
     }
 }
 

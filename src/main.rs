@@ -37,6 +37,7 @@ fn run(args: cli::Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
         Err(ConfigError::Source(e)) => return Err(e.into()),
+        Err(ConfigError::Start(e)) => return Err(e),
     };
     app::run(config)
 }

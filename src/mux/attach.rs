@@ -149,7 +149,11 @@ impl Mux {
         let followed = match &spec.kind {
             SourceKind::File(path) => self.table.same_file(&FileKey::of(path)),
             // Port 0 is a new port each time.
-            SourceKind::Tcp(addr) | SourceKind::Udp(addr) if addr.port == 0 => None,
+            SourceKind::Tcp(addr) | SourceKind::Tls(addr) | SourceKind::Udp(addr)
+                if addr.port == 0 =>
+            {
+                None
+            }
             kind if kind.is_listener() => self.table.following(kind),
             _ => None,
         };

@@ -25,6 +25,7 @@ fn options(follow: bool) -> SourceOptions {
         glob_ended: None,
         restart: false,
         exclude: Default::default(),
+        tls: None,
     }
 }
 

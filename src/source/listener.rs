@@ -52,28 +52,46 @@ impl Conn for tokio::net::UnixStream {
 
 /// A listening socket.
 pub trait Listener: Send + 'static {
-    /// An accepted connection.
+    /// A connection as accepted, before any handshake.
+    type Raw: Send + 'static;
+    /// A connection ready to read lines from.
     type Conn: Conn;
 
     /// Waits for the next connection; names its peer, with its IP address for network sockets.
     fn accept(
         &self,
-    ) -> impl Future<Output = io::Result<(Self::Conn, Option<Peer>, Option<IpAddr>)>> + Send;
+    ) -> impl Future<Output = io::Result<(Self::Raw, Option<Peer>, Option<IpAddr>)>> + Send;
+
+    /// Makes an accepted connection ready (TLS: the handshake), in the connection's own task.
+    fn handshake(
+        &self,
+        raw: Self::Raw,
+    ) -> impl Future<Output = io::Result<Self::Conn>> + Send + 'static;
 }
 
 impl Listener for tokio::net::TcpListener {
+    type Raw = tokio::net::TcpStream;
     type Conn = tokio::net::TcpStream;
 
-    async fn accept(&self) -> io::Result<(Self::Conn, Option<Peer>, Option<IpAddr>)> {
+    async fn accept(&self) -> io::Result<(Self::Raw, Option<Peer>, Option<IpAddr>)> {
         let (conn, peer) = tokio::net::TcpListener::accept(self).await?;
         Ok((conn, Some(Arc::from(peer.to_string())), Some(peer.ip())))
+    }
+
+    fn handshake(&self, raw: Self::Raw) -> impl Future<Output = io::Result<Self::Conn>> + 'static {
+        std::future::ready(Ok(raw))
     }
 }
 
 impl Listener for tokio::net::UnixListener {
+    type Raw = tokio::net::UnixStream;
     type Conn = tokio::net::UnixStream;
 
-    async fn accept(&self) -> io::Result<(Self::Conn, Option<Peer>, Option<IpAddr>)> {
+    fn handshake(&self, raw: Self::Raw) -> impl Future<Output = io::Result<Self::Conn>> + 'static {
+        std::future::ready(Ok(raw))
+    }
+
+    async fn accept(&self) -> io::Result<(Self::Raw, Option<Peer>, Option<IpAddr>)> {
         let (conn, _) = tokio::net::UnixListener::accept(self).await?;
         // Unix clients have no address: name them by process.
         let peer = conn.peer_cred().ok().and_then(|c| c.pid()).map(|pid| format!("pid {pid}"));
@@ -127,7 +145,17 @@ pub async fn accept_loop<L: Listener>(listener: L, emit: Emitter, opts: SourceOp
                         }
                         continue;
                     }
-                    conns.spawn(connection(conn, peer, emit.clone(), opts.lines.clone()));
+                    let (ready, emit, limits) = (listener.handshake(conn), emit.clone(), opts.lines.clone());
+                    conns.spawn(async move {
+                        match ready.await {
+                            Ok(conn) => connection(conn, peer, emit, limits).await,
+                            // Never shown: one note (for the 1st, 10th, 100th…), and closed.
+                            Err(e) => {
+                                let why = format!("TLS handshake failed: {e}");
+                                let _ = refuse(&emit, "a connection", peer.as_deref(), &why).await;
+                            }
+                        }
+                    });
                 }
                 Err(e) if is_out_of_resources(&e) => {
                     if starved.is_none() {

@@ -20,6 +20,7 @@ pub mod spec;
 pub mod stdin;
 pub mod stream;
 pub mod tcp;
+pub mod tls;
 pub mod udp;
 pub mod unix;
 pub mod watch;
@@ -62,6 +63,8 @@ pub struct SourceOptions {
     pub restart: bool,
     /// Files that globs leave out (`--exclude-path`).
     pub exclude: glob::Excluded,
+    /// What `tls:` listeners serve (`--tls-cert`, `--tls-key`, `--tls-client-ca`).
+    pub tls: Option<Arc<tls::ServerConfig>>,
 }
 
 /// A pending host name look-up.
@@ -85,7 +88,7 @@ pub fn system_resolver(host: String, port: u16) -> Lookup {
 /// Cancel-safe: dropping the future drops only the look-up.
 pub async fn locate(mut spec: SourceSpec, resolve: Resolver) -> anyhow::Result<SourceSpec> {
     match &mut spec.kind {
-        SourceKind::Tcp(addr) | SourceKind::Udp(addr) => {
+        SourceKind::Tcp(addr) | SourceKind::Tls(addr) | SourceKind::Udp(addr) => {
             if let Host::Name(host) = &addr.host {
                 let found = resolve(host.clone(), addr.port)
                     .await
@@ -114,6 +117,7 @@ pub fn open(
         SourceKind::File(path) => file::open(path, opts, watch),
         SourceKind::Stdin => Ok(stdin::open(opts)),
         SourceKind::Tcp(addr) => resolved(addr).and_then(|addr| tcp::open(addr, opts)),
+        SourceKind::Tls(addr) => resolved(addr).and_then(|addr| tls::open(addr, opts)),
         SourceKind::Udp(addr) => resolved(addr).and_then(|addr| udp::open(addr, opts)),
         SourceKind::Unix(path) => unix::open(path, opts),
         SourceKind::Cmd(command) => cmd::open(command, opts),
@@ -181,6 +185,7 @@ mod tests {
             glob_ended: None,
             restart: false,
             exclude: Default::default(),
+            tls: None,
         }
     }
 }

@@ -33,6 +33,8 @@ pub enum SourceKind {
     Stdin,
     /// A TCP listener.
     Tcp(ListenAddr),
+    /// A TLS listener (over TCP), with `--tls-cert` and `--tls-key`.
+    Tls(ListenAddr),
     /// A UDP socket: each datagram's lines.
     Udp(ListenAddr),
     /// A Unix stream socket listener at this path.
@@ -47,12 +49,15 @@ impl SourceKind {
     /// Whether the source listens for senders (TCP, UDP, Unix sockets): it has no end of its own
     /// to read to.
     pub fn is_listener(&self) -> bool {
-        matches!(self, SourceKind::Tcp(_) | SourceKind::Udp(_) | SourceKind::Unix(_))
+        matches!(
+            self,
+            SourceKind::Tcp(_) | SourceKind::Tls(_) | SourceKind::Udp(_) | SourceKind::Unix(_)
+        )
     }
 
     /// Whether the source accepts connections (each counted in the list key).
     pub fn has_connections(&self) -> bool {
-        matches!(self, SourceKind::Tcp(_) | SourceKind::Unix(_))
+        matches!(self, SourceKind::Tcp(_) | SourceKind::Tls(_) | SourceKind::Unix(_))
     }
 }
 
@@ -132,6 +137,8 @@ impl SourceSpec {
             SourceKind::Stdin
         } else if let Some(addr) = spec.strip_prefix("tcp:") {
             SourceKind::Tcp(addr.parse().map_err(err)?)
+        } else if let Some(addr) = spec.strip_prefix("tls:") {
+            SourceKind::Tls(addr.parse().map_err(err)?)
         } else if let Some(addr) = spec.strip_prefix("udp:") {
             SourceKind::Udp(addr.parse().map_err(err)?)
         } else if let Some(path) = spec.strip_prefix("unix:") {
@@ -244,6 +251,7 @@ mod tests {
         assert_eq!(kind("-"), SourceKind::Stdin);
         assert_eq!(kind("a.log"), SourceKind::File("a.log".into()));
         assert_eq!(kind("tcp:9000"), SourceKind::Tcp(addr("127.0.0.1:9000")));
+        assert_eq!(kind("tls:6514"), SourceKind::Tls(addr("127.0.0.1:6514")));
         assert_eq!(kind("tcp:0.0.0.0:9000"), SourceKind::Tcp(addr("0.0.0.0:9000")));
         assert_eq!(kind("tcp:[::1]:9000"), SourceKind::Tcp(addr("[::1]:9000")));
         // A name is kept as written: it is looked up when the source is opened.

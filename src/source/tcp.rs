@@ -20,7 +20,7 @@ pub fn open(addr: SocketAddr, opts: &SourceOptions) -> anyhow::Result<SourceStre
     }))
 }
 
-fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+pub(super) fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     let socket = if addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
     socket.set_reuseaddr(true)?;
     socket.bind(addr)?;

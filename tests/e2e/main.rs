@@ -15,3 +15,4 @@ mod shaping;
 mod sockets;
 mod terminal;
 mod time;
+mod tls;
