@@ -542,6 +542,42 @@ fn without_inotify_files_are_polled_with_a_note() {
 }
 
 #[test]
+fn without_inotify_a_recursive_glob_is_polled_with_a_note_and_finds_new_directories() {
+    if !rustix::process::geteuid().is_root() {
+        eprintln!("skipped: needs root to use up another user's inotify instances");
+        return;
+    }
+    let env = TestEnv::new();
+    fs::set_permissions(env.root(), fs::Permissions::from_mode(0o777)).unwrap();
+    fs::create_dir(env.path("r")).unwrap();
+    fs::set_permissions(env.path("r"), fs::Permissions::from_mode(0o777)).unwrap();
+    let mut cmd = env.clean_command(bin());
+    cmd.arg("r/**/*.log").stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.uid(65534).gid(65534);
+    // SAFETY: only system calls between fork and exec (run after the uid is nobody's).
+    unsafe {
+        cmd.pre_exec(|| {
+            while let Ok(fd) = rustix::fs::inotify::init(rustix::fs::inotify::CreateFlags::empty())
+            {
+                std::mem::forget(fd);
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().unwrap();
+    let stdout = Collected::from_pipe(child.stdout.take().unwrap());
+    let stderr = Collected::from_pipe(child.stderr.take().unwrap());
+    stderr.wait_for("the polling note", |b| {
+        contains(b, b"not every directory could be watched; checking every 1s")
+    });
+    fs::create_dir_all(env.path("r/x/y")).unwrap();
+    env.write("r/x/y/new.log", "found by looking\n");
+    stdout.wait_for("the new file", |b| contains(b, b"[r/x/y/new.log] found by looking\n"));
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
 fn a_thousand_files_and_a_thousand_connections_at_once() {
     // The test itself holds a thousand sockets.
     let mut limit = rustix::process::getrlimit(rustix::process::Resource::Nofile);
