@@ -503,6 +503,22 @@ fn an_unreadable_file_is_a_note_and_the_others_go_on() {
     let _ = child.wait();
 }
 
+/// Runs `cmd` as nobody, with every inotify instance nobody may have already taken (and
+/// inherited): mux-tail gets none.
+fn without_inotify(cmd: &mut Command) {
+    cmd.uid(65534).gid(65534);
+    // SAFETY: only system calls between fork and exec (run after the uid is nobody's).
+    unsafe {
+        cmd.pre_exec(|| {
+            while let Ok(fd) = rustix::fs::inotify::init(rustix::fs::inotify::CreateFlags::empty())
+            {
+                std::mem::forget(fd);
+            }
+            Ok(())
+        });
+    }
+}
+
 #[test]
 fn without_inotify_files_are_polled_with_a_note() {
     if !rustix::process::geteuid().is_root() {
@@ -515,18 +531,7 @@ fn without_inotify_files_are_polled_with_a_note() {
     fs::set_permissions(env.path("a.log"), fs::Permissions::from_mode(0o666)).unwrap();
     let mut cmd = env.clean_command(bin());
     cmd.arg("a.log").stdout(Stdio::piped()).stderr(Stdio::piped());
-    // As nobody, with every inotify instance nobody may have already taken (and inherited).
-    cmd.uid(65534).gid(65534);
-    // SAFETY: only system calls between fork and exec (run after the uid is nobody's).
-    unsafe {
-        cmd.pre_exec(|| {
-            while let Ok(fd) = rustix::fs::inotify::init(rustix::fs::inotify::CreateFlags::empty())
-            {
-                std::mem::forget(fd);
-            }
-            Ok(())
-        });
-    }
+    without_inotify(&mut cmd);
     let mut child = cmd.spawn().unwrap();
     let stdout = Collected::from_pipe(child.stdout.take().unwrap());
     let stderr = Collected::from_pipe(child.stderr.take().unwrap());
@@ -553,17 +558,7 @@ fn without_inotify_a_recursive_glob_is_polled_with_a_note_and_finds_new_director
     fs::set_permissions(env.path("r"), fs::Permissions::from_mode(0o777)).unwrap();
     let mut cmd = env.clean_command(bin());
     cmd.arg("r/**/*.log").stdout(Stdio::piped()).stderr(Stdio::piped());
-    cmd.uid(65534).gid(65534);
-    // SAFETY: only system calls between fork and exec (run after the uid is nobody's).
-    unsafe {
-        cmd.pre_exec(|| {
-            while let Ok(fd) = rustix::fs::inotify::init(rustix::fs::inotify::CreateFlags::empty())
-            {
-                std::mem::forget(fd);
-            }
-            Ok(())
-        });
-    }
+    without_inotify(&mut cmd);
     let mut child = cmd.spawn().unwrap();
     let stdout = Collected::from_pipe(child.stdout.take().unwrap());
     let stderr = Collected::from_pipe(child.stderr.take().unwrap());

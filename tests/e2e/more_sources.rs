@@ -1,10 +1,10 @@
 //! UDP, Unix sockets, commands, globs, and real syslog senders (logger, rsyslogd).
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::UdpSocket;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use rustix::process::Signal;
 
@@ -209,42 +209,13 @@ fn rsyslogd_forwarding_with_octet_counted_framing() {
     let env = TestEnv::new();
     let run = env.cmd().args(["--no-label", "syslog=tcp:0"]).spawn();
     let port = run.port("tcp:0");
-    let input = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let input_port = input.local_addr().unwrap().port();
-    drop(input);
-    std::fs::create_dir(env.path("work")).unwrap();
-    let conf = format!(
-        "global(workDirectory=\"{work}\")\n\
-         module(load=\"imudp\")\n\
-         input(type=\"imudp\" address=\"127.0.0.1\" port=\"{input_port}\")\n\
-         action(type=\"omfwd\" target=\"127.0.0.1\" port=\"{port}\" protocol=\"tcp\" \
-         TCP_Framing=\"octet-counted\")\n",
-        work = env.path("work").display()
+    let action = format!(
+        "action(type=\"omfwd\" target=\"127.0.0.1\" port=\"{port}\" protocol=\"tcp\" \
+         TCP_Framing=\"octet-counted\")"
     );
-    env.write("rsyslog.conf", conf);
-    let mut rsyslogd = Command::new(crate::util::peer_path("rsyslogd").unwrap())
-        .args(["-n", "-f"])
-        .arg(env.path("rsyslog.conf"))
-        .arg("-i")
-        .arg(env.path("rsyslogd.pid"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("rsyslogd (rsyslog) is needed");
-    // rsyslogd takes a moment to listen: send until a message comes through.
-    let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let mut n = 0;
-    wait_until("a message forwarded by rsyslogd", || {
-        n += 1;
-        let msg = format!("<14>Nov 26 12:00:00 host app: through rsyslog {n}");
-        sender.send_to(msg.as_bytes(), ("127.0.0.1", input_port)).unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(20));
+    let err = crate::util::rsyslog::forward(&env, "", &action, "through rsyslog", || {
         run.stdout_string().contains("through rsyslog")
     });
-    let _ = rsyslogd.kill();
-    let mut err = String::new();
-    let _ = rsyslogd.stderr.take().unwrap().read_to_string(&mut err);
-    let _ = rsyslogd.wait();
     for line in run.stdout_string().lines() {
         assert!(line.starts_with("<14>") && line.contains("through rsyslog"), "{line:?} ({err})");
     }

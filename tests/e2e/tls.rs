@@ -190,42 +190,16 @@ fn rsyslogd_forwards_over_tls() {
         .args(["--no-label", "--tls-cert", "server.pem", "--tls-key", "server.key", "tls:0"])
         .spawn();
     let port = run.port("tls:0");
-    let input = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    let input_port = input.local_addr().unwrap().port();
-    drop(input);
-    std::fs::create_dir(env.path("work")).unwrap();
-    let conf = format!(
-        "global(workDirectory=\"{work}\" DefaultNetstreamDriverCAFile=\"{ca}\")\n\
-         module(load=\"imudp\")\n\
-         input(type=\"imudp\" address=\"127.0.0.1\" port=\"{input_port}\")\n\
-         action(type=\"omfwd\" target=\"127.0.0.1\" port=\"{port}\" protocol=\"tcp\" \
-         StreamDriver=\"gtls\" StreamDriverMode=\"1\" StreamDriverAuthMode=\"anon\")\n",
-        work = env.path("work").display(),
-        ca = env.path("server.pem").display(),
+    let global = format!("DefaultNetstreamDriverCAFile=\"{}\"", env.path("server.pem").display());
+    let action = format!(
+        "action(type=\"omfwd\" target=\"127.0.0.1\" port=\"{port}\" protocol=\"tcp\" \
+         StreamDriver=\"gtls\" StreamDriverMode=\"1\" StreamDriverAuthMode=\"anon\")"
     );
-    env.write("rsyslog.conf", conf);
-    let mut rsyslogd = Command::new(crate::util::peer_path("rsyslogd").unwrap())
-        .args(["-n", "-f"])
-        .arg(env.path("rsyslog.conf"))
-        .arg("-i")
-        .arg(env.path("rsyslogd.pid"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // rsyslogd takes a moment to listen: send until a message comes through.
-    let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    let mut n = 0;
-    crate::util::wait_until("a message forwarded by rsyslogd over TLS", || {
-        n += 1;
-        let msg = format!("<14>Dec  2 12:00:00 host app: through rsyslog over tls {n}");
-        sender.send_to(msg.as_bytes(), ("127.0.0.1", input_port)).unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        run.stdout_string().contains("through rsyslog over tls")
-    });
-    let _ = rsyslogd.kill();
-    let _ = rsyslogd.wait();
+    let err =
+        crate::util::rsyslog::forward(&env, &global, &action, "through rsyslog over tls", || {
+            run.stdout_string().contains("through rsyslog over tls")
+        });
     for line in run.stdout_string().lines() {
-        assert!(line.contains("through rsyslog over tls"), "{line:?}");
+        assert!(line.contains("through rsyslog over tls"), "{line:?} ({err})");
     }
 }

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod pty;
+pub mod rsyslog;
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
