@@ -62,10 +62,10 @@ impl Level {
     /// The level a word names, in any case: the names and their usual spellings (`WARNING`,
     /// `ERR`, `CRITICAL`, `EMERG`, …).
     pub fn named(word: &[u8]) -> Option<Level> {
-        if word.len() > 9 {
+        if word.len() > 13 {
             return None;
         }
-        let mut lower = [0u8; 9];
+        let mut lower = [0u8; 13];
         for (l, b) in lower.iter_mut().zip(word) {
             *l = b.to_ascii_lowercase();
         }
@@ -119,7 +119,11 @@ pub struct Found {
 /// The level of `line`, if it shows one; see the module docs.
 pub fn detect(line: &[u8]) -> Option<Found> {
     match line.first()? {
-        b'<' => return syslog(line),
+        b'<' => {
+            if let Some(found) = syslog(line) {
+                return Some(found);
+            }
+        }
         b'{' | b' ' | b'\t' if first_byte(line) == Some(b'{') => {
             let cut = &line[..line.len().min(JSON_PREFIX)];
             if let Some(found) = json_level(cut) {
@@ -306,7 +310,7 @@ fn words(hay: &[u8]) -> Option<Found> {
         let len = hay[i..].iter().take_while(|b| b.is_ascii_alphabetic()).count();
         let (start, end) = (i, i + len);
         i = end;
-        if !(3..=9).contains(&len) || hay.get(end).is_some_and(|&b| is_word(b)) {
+        if !(3..=13).contains(&len) || hay.get(end).is_some_and(|&b| is_word(b)) {
             continue;
         }
         let word = &hay[start..end];

@@ -62,7 +62,11 @@ impl Clock {
 pub fn timestamp(line: &[u8], clock: &Clock) -> Option<Timestamp> {
     match line.first()? {
         b'{' => return json_time(&line[..line.len().min(JSON_PREFIX)], clock),
-        b'<' => return syslog(line, clock),
+        b'<' => {
+            if let Some(ts) = syslog(line, clock) {
+                return Some(ts);
+            }
+        }
         b'I' | b'W' | b'E' | b'F' if line.get(1).is_some_and(u8::is_ascii_digit) => {
             if let Some(ts) = klog(line, clock) {
                 return Some(ts);
@@ -212,7 +216,7 @@ fn apache(s: &[u8], clock: &Clock) -> Option<Timestamp> {
     }
     let s = &s[4..];
     let month = month(s)?;
-    let day = digits(&s[4..], 2)?;
+    let day = digits(s.get(4..)?, 2)?;
     let (h, m, sec, nanos, len) = clock_time(s.get(7..)?)?;
     let rest = &s[7 + len..];
     let year = (rest.first() == Some(&b' ')).then(|| digits(&rest[1..], 4))??;

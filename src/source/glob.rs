@@ -220,12 +220,7 @@ pub fn open(pattern: Pattern, watch: &DirWatch, opts: &SourceOptions) -> SourceS
             }
             dirs.clear();
             let found = match pattern.scan_files(&exclude, &mut dirs) {
-                Ok(found) if sub.set_dirs(&dirs) => {
-                    // A directory new since the last look is watched from now on; what was made
-                    // in it meanwhile is found by looking once more.
-                    continue_with(found, &pattern, &exclude, &mut dirs)
-                }
-                Ok(found) => found,
+                Ok(found) => rescan_while_new_dirs(found, &pattern, &exclude, &mut dirs, &mut sub),
                 Err(_) => {
                     // No descriptor to read the directory with: look again once one is free.
                     // Said by the files that wait (the glob waits, too, only while they fill
@@ -272,16 +267,23 @@ pub fn open(pattern: Pattern, watch: &DirWatch, opts: &SourceOptions) -> SourceS
     })
 }
 
-/// The files found, and those of one more look when directories were added to the watch
-/// (until none is).
-fn continue_with(
-    found: Vec<(PathBuf, (u64, u64))>,
+/// The files found, after watching the directories seen: while a look saw directories new to
+/// the watch, what was made in them meanwhile is found by looking once more.
+fn rescan_while_new_dirs(
+    mut found: Vec<(PathBuf, (u64, u64))>,
     pattern: &Pattern,
     exclude: &Excluded,
     dirs: &mut Vec<PathBuf>,
+    sub: &mut super::watch::Subscription,
 ) -> Vec<(PathBuf, (u64, u64))> {
-    dirs.clear();
-    pattern.scan_files(exclude, dirs).unwrap_or(found)
+    while sub.set_dirs(dirs) {
+        dirs.clear();
+        match pattern.scan_files(exclude, dirs) {
+            Ok(again) => found = again,
+            Err(_) => break,
+        }
+    }
+    found
 }
 
 #[cfg(test)]

@@ -60,6 +60,8 @@ const LINES: &[(&str, &str, Option<Level>)] = &[
     ("segfault", "Segmentation fault (core dumped)", None),
     ("bracketed lower", "[warning] low disk", Some(Level::Warn)),
     ("first wins", "2026-12-02 INFO retrying after ERROR", Some(Level::Info)),
+    ("informational", r#"{"severity":"Informational","message":"x"}"#, Some(Level::Info)),
+    ("angle, not a pri", "<worker> ERROR disk full", Some(Level::Error)),
 ];
 
 #[test]

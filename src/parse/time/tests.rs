@@ -72,6 +72,11 @@ const LINES: &[(&str, &str, Option<&str>)] = &[
     ("version", "release-2026-12 is out", None),
     ("not a date", "12345-12-02T10:00:00Z", None),
     ("bad month", "2026-13-02T10:00:00Z x", None),
+    ("cut apache", "[ok] May", None),
+    ("cut bsd", "Dec  2", None),
+    ("cut klog", "E1202 1", None),
+    ("cut clf", "[02/Dec/20", None),
+    ("angle, not a pri", "<worker> 2026-12-02T10:00:00Z x", Some("2026-12-02T10:00:00Z")),
 ];
 
 #[test]

@@ -53,12 +53,35 @@ fn stamped_after(
             None => return Ok(None),
         }
     }
-    // Whole lines only (the last one may be cut by the window, unless the file ends there).
-    while let Some(len) = memchr::memchr(b'\n', &window[at..]) {
-        if let Some(ts) = parse::timestamp(&window[at..at + len], clock) {
+    // Whole lines, and a last one cut by the window judged by its start (a time is at the
+    // start of a line, and only a prefix is ever looked at).
+    while at < n {
+        let end = memchr::memchr(b'\n', &window[at..]).map_or(n, |len| at + len);
+        if let Some(ts) = parse::timestamp(&window[at..end], clock) {
             return Ok(Some((pos + at as u64, ts)));
         }
-        at += len + 1;
+        at = end + 1;
+    }
+    Ok(None)
+}
+
+/// [`stamped_after`], looking a few windows further (up to `hi`) when one holds no time (a
+/// long stack trace), so that the search stays a few windows deep.
+fn stamped_ahead(
+    file: &mut impl ReadAt,
+    mut pos: u64,
+    hi: u64,
+    buf: &mut [u8],
+    clock: &Clock,
+) -> io::Result<Option<(u64, Timestamp)>> {
+    for _ in 0..16 {
+        if let Some(found) = stamped_after(file, pos, buf, clock)? {
+            return Ok(Some(found));
+        }
+        pos += WINDOW as u64;
+        if pos >= hi {
+            break;
+        }
     }
     Ok(None)
 }
@@ -77,9 +100,13 @@ pub(super) fn since_offset(
     let (mut lo, mut hi) = (0u64, size);
     while hi - lo > WINDOW as u64 {
         let mid = lo + (hi - lo) / 2;
-        match stamped_after(file, mid, &mut buf, clock)? {
+        match stamped_ahead(file, mid, hi, &mut buf, clock)? {
             // Older: the answer starts after that line (found again by resyncing past it).
-            Some((at, ts)) if ts < since => lo = at + 1,
+            Some((at, ts)) if ts < since => {
+                lo = at + 1;
+                // `hi` was a guess (a window without a time): the older line proves it low.
+                hi = hi.max(lo);
+            }
             // At or after `since`, or no time in this window: look before.
             _ => hi = mid,
         }
@@ -146,7 +173,13 @@ mod tests {
     const START: i64 = 1_796_205_600; // 2026-12-02T10:00:00Z
 
     fn line(k: u64, every: u64) -> Vec<u8> {
-        let mut l = if every > 0 && k % every == 1 {
+        // `every` above 1000: only every `every`-th line is stamped (long traces between).
+        let unstamped = match every {
+            0 => false,
+            e if e > 1000 => !k.is_multiple_of(e),
+            e => k % e == 1,
+        };
+        let mut l = if unstamped {
             format!("\tat frame {k}")
         } else {
             let ts = Timestamp::from_second(START + k as i64).unwrap();
@@ -161,9 +194,14 @@ mod tests {
     impl ReadAt for Virtual {
         fn read_at(&mut self, buf: &mut [u8], pos: u64) -> io::Result<usize> {
             let n = buf.len().min(self.size.saturating_sub(pos) as usize);
-            for (i, b) in buf[..n].iter_mut().enumerate() {
+            let mut i = 0;
+            while i < n {
                 let at = pos + i as u64;
-                *b = line(at / LINE, self.every)[(at % LINE) as usize];
+                let l = line(at / LINE, self.every);
+                let from = (at % LINE) as usize;
+                let take = (LINE as usize - from).min(n - i);
+                buf[i..i + take].copy_from_slice(&l[from..from + take]);
+                i += take;
             }
             self.read += n as u64;
             Ok(n)
@@ -193,6 +231,20 @@ mod tests {
         let mut f = Virtual { size, every: 0, read: 0 };
         let late = Timestamp::from_second(START + lines as i64 + 5).unwrap();
         assert_eq!(since_offset(&mut f, size, late, &clock()).unwrap(), size);
+    }
+
+    #[test]
+    fn long_stretches_without_a_time_keep_the_search_short_and_right() {
+        let size = 1u64 << 30;
+        let every = 3000; // 192 KiB between stamped lines
+        for k in [0u64, 2999, 3000, 3001, 1_000_000, size / LINE - 3001] {
+            let mut f = Virtual { size, every, read: 0 };
+            let since = Timestamp::from_second(START + k as i64).unwrap();
+            let at = since_offset(&mut f, size, since, &clock()).unwrap();
+            let want = k.div_ceil(every) * every;
+            assert_eq!(at, (want * LINE).min(size), "line {k}");
+            assert!(f.read < 64 << 20, "read {} bytes of 1 GiB", f.read);
+        }
     }
 
     #[test]

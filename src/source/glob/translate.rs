@@ -31,10 +31,10 @@ fn translate(chars: &[char], re: &mut String, in_braces: bool) -> Result<(), Str
                 && matches!(chars.get(i + 2), None | Some('/')) =>
             {
                 if chars.get(i + 2) == Some(&'/') {
-                    re.push_str("(?:.*/)?");
+                    re.push_str("(?:(?s-u:.)*/)?");
                     i += 3;
                 } else {
-                    re.push_str(".*");
+                    re.push_str("(?s-u:.)*");
                     i += 2;
                 }
                 continue;
@@ -60,10 +60,8 @@ fn translate(chars: &[char], re: &mut String, in_braces: bool) -> Result<(), Str
                     match c {
                         '-' => re.push('-'),
                         c if c.is_alphanumeric() => re.push(c),
-                        c => {
-                            re.push('\\');
-                            re.push(c);
-                        }
+                        // Anything else by its code, never taken for class syntax.
+                        c => re.push_str(&format!("\\x{{{:x}}}", c as u32)),
                     }
                 }
                 re.push(']');
@@ -140,5 +138,12 @@ mod tests {
             "bytes that are not UTF-8"
         );
         assert!(regex("a[b").is_err() && regex("a{b").is_err());
+        assert!(
+            m("x[<>€_].log", "x€.log") && m("x[<>€_].log", "x<.log") && !m("x[<>€_].log", "xa.log")
+        );
+        assert!(
+            regex("**/a").unwrap().is_match(b"\xff/dir/a"),
+            "** crosses names that are not UTF-8"
+        );
     }
 }
