@@ -60,6 +60,9 @@ impl Ring {
                 run.clear();
             }
         };
+        // Events of this batch left out since the last one shown (the newest of those held):
+        // copied only if the batch ends before a kept event shows them.
+        let mut local: VecDeque<Range<usize>> = VecDeque::new();
         let mut lines: Vec<&[u8]> = Vec::new();
         for event in batch.events() {
             let n = self.seen;
@@ -67,7 +70,7 @@ impl Ring {
             lines.clear();
             lines.extend(event.clone().map(|i| batch.line(i)));
             if keep(&lines) {
-                let first = n - self.held.len() as u64;
+                let first = n - (self.held.len() + local.len()) as u64;
                 let gap = self.last.is_some_and(|last| first != last + 1);
                 if !self.held.is_empty() || gap {
                     flush(&mut run, &mut run_gap, out);
@@ -79,7 +82,8 @@ impl Ring {
                     }
                     out.push(held);
                 }
-                run_gap = gap;
+                run_gap |= gap;
+                run.extend(local.drain(..));
                 run.push(event);
                 self.last = Some(n);
                 self.after_left = ctx.after;
@@ -88,13 +92,18 @@ impl Ring {
                 run.push(event);
                 self.last = Some(n);
             } else if ctx.before > 0 {
-                if self.held.len() == ctx.before {
-                    self.held.pop_front();
+                if self.held.len() + local.len() == ctx.before {
+                    if self.held.pop_front().is_none() {
+                        local.pop_front();
+                    }
                 }
-                self.held.push_back(batch.copied(event));
+                local.push_back(event);
             }
         }
         flush(&mut run, &mut run_gap, out);
+        for event in local {
+            self.held.push_back(batch.copied(event));
+        }
     }
 }
 
@@ -132,9 +141,13 @@ mod tests {
             assert_eq!(shown(c1, LINES, per), want, "batches of {per}");
         }
         let a2 = Context { before: 0, after: 2 };
-        assert_eq!(shown(a2, LINES, 4), ["x1", "c", "d", "--", "x2", "g", "x3", "h", "i"]);
         let b3 = Context { before: 3, after: 0 };
-        assert_eq!(shown(b3, LINES, 5), ["a", "b", "x1", "--", "d", "e", "f", "x2", "g", "x3"]);
+        for per in [1, 2, 3, 4, 5, 100] {
+            let want = ["x1", "c", "d", "--", "x2", "g", "x3", "h", "i"];
+            assert_eq!(shown(a2, LINES, per), want, "batches of {per}");
+            let want = ["a", "b", "x1", "--", "d", "e", "f", "x2", "g", "x3"];
+            assert_eq!(shown(b3, LINES, per), want, "batches of {per}");
+        }
         // Adjacent groups: no separator.
         let c9 = Context { before: 9, after: 9 };
         assert_eq!(shown(c9, LINES, 2), LINES);
