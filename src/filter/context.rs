@@ -92,10 +92,8 @@ impl Ring {
                 run.push(event);
                 self.last = Some(n);
             } else if ctx.before > 0 {
-                if self.held.len() + local.len() == ctx.before {
-                    if self.held.pop_front().is_none() {
-                        local.pop_front();
-                    }
+                if self.held.len() + local.len() == ctx.before && self.held.pop_front().is_none() {
+                    local.pop_front();
                 }
                 local.push_back(event);
             }
