@@ -25,8 +25,11 @@ Examples:
   mux-tail --json a.log tcp:9000 | jq .line         one JSON object per line
   mux-tail --format '{time} {label}: {line}' a.log  your own layout
   mux-tail --multiline java -e Exception app.log    whole stack traces, matched as one
+  mux-tail --level warn -C 2 app.log                warnings and worse, 2 lines around each
+  mux-tail --since 03:00 --no-follow 'logs/**/*.log'  since 03:00, history too, merged by time
 
-Keys while running: 1-9 mute, d N detach, a attach, p pause, / filter, l list, ? help, q quit.";
+Keys while running: 1-9 mute, m N mute, d N detach, a attach, p pause, / filter, L level,
+l list, ? help, q quit.";
 
 const SHORT_EXAMPLES: &str = "Examples and keys: mux-tail --help";
 
@@ -93,13 +96,13 @@ pub struct Args {
     /// first, skipping those last written before WHEN, and the start in each is found by
     /// binary search, so a file of gigabytes is not read whole. Other sources' lines are
     /// filtered by their own times. Times without a zone are local (TZ).
-    #[arg(long, value_name = "WHEN")]
+    #[arg(long, value_name = "WHEN", allow_hyphen_values = true)]
     pub since: Option<String>,
 
     /// Show no line stamped after WHEN (the forms of --since).
     ///
     /// With --no-follow, reading a source stops at its first line stamped after WHEN.
-    #[arg(long, value_name = "WHEN")]
+    #[arg(long, value_name = "WHEN", allow_hyphen_values = true)]
     pub until: Option<String>,
 
     /// Follow (the default; -F and --follow too, as tail takes them).

@@ -111,10 +111,13 @@ impl Mux {
         }
     }
 
-    /// The `L` key: the minimum level goes all -> warn -> error -> all.
+    /// The `L` key: the minimum level goes all -> warn -> error -> all (from a level given
+    /// with --level, to the next of those above it).
     pub(super) fn cycle_level(&mut self) {
-        let at = LEVELS.iter().position(|&l| l == self.level);
-        self.level = LEVELS[at.map_or(0, |i| (i + 1) % LEVELS.len())];
+        self.level = match self.level {
+            None => LEVELS[1],
+            Some(now) => LEVELS[1..].iter().copied().flatten().find(|&l| l > now),
+        };
         match self.level {
             Some(min) => {
                 self.hold.filter(|batch| filter::retain_level(batch, min));

@@ -277,8 +277,10 @@ impl Table {
         )];
         for (id, s) in self.rows() {
             let restarts = s.status.restarts.load(Ordering::Relaxed);
-            let restarting = format!("restarting ({restarts} so far)");
-            let restarted = format!("following ({restarts} restarts)");
+            let times =
+                if restarts == 1 { "1 time".to_string() } else { format!("{restarts} times") };
+            let restarting = format!("restarting (restarted {times})");
+            let restarted = format!("following (restarted {times})");
             let state = match s.state {
                 State::Following if s.muted => "muted",
                 State::Following if matches!(s.spec.kind, SourceKind::Cmd(_)) => {

@@ -58,14 +58,19 @@ pub type Excluded = Arc<Vec<Regex>>;
 pub fn excluded(globs: &[String]) -> Result<Excluded, String> {
     let mut set = Vec::new();
     for g in globs {
-        let whole = if g.contains('/') { g.clone() } else { format!("**/{g}") };
+        let g_bare = g.strip_prefix("./").unwrap_or(g);
+        let whole = if g.contains('/') { g_bare.to_string() } else { format!("**/{g}") };
         set.push(regex(&whole).map_err(|e| format!("--exclude-path '{g}': {e}"))?);
     }
     Ok(Arc::new(set))
 }
 
+/// Whether `path` is left out; a leading `./` on either side does not count.
 fn is_excluded(exclude: &Excluded, path: &Path) -> bool {
-    exclude.iter().any(|re| re.is_match(path.as_os_str().as_bytes()))
+    let bare = path.strip_prefix(".").unwrap_or(path);
+    exclude.iter().any(|re| {
+        re.is_match(path.as_os_str().as_bytes()) || re.is_match(bare.as_os_str().as_bytes())
+    })
 }
 
 impl Pattern {

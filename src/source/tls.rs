@@ -63,11 +63,18 @@ pub fn config(
             builder.with_client_cert_verifier(verifier)
         }
     };
-    let config =
-        builder.with_single_cert(certs, key).map_err(|e| anyhow!("{e}")).with_context(|| {
-            format!("{} with {}", named("--tls-cert", cert), named("--tls-key", key_path))
-        })?;
+    let config = builder.with_single_cert(certs, key).map_err(key_error).with_context(|| {
+        format!("{} with {}", named("--tls-cert", cert), named("--tls-key", key_path))
+    })?;
     Ok(Arc::new(config))
+}
+
+/// A certificate and key that do not go together, said plainly.
+fn key_error(e: rustls::Error) -> anyhow::Error {
+    match e {
+        rustls::Error::InconsistentKeys(_) => anyhow!("the key is not the certificate's"),
+        e => anyhow!("{e}"),
+    }
 }
 
 fn read_certs(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
@@ -122,6 +129,11 @@ impl Listener for Tls {
         let accept = self.acceptor.accept(raw);
         async move {
             match tokio::time::timeout(HANDSHAKE, accept).await {
+                // What a plain TCP client (or another protocol) looks like to TLS.
+                Ok(Err(e)) if e.to_string().contains("InvalidContentType") => Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "the client does not speak TLS (plain TCP?)",
+                )),
                 Ok(done) => done,
                 Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, "no handshake within 10s")),
             }

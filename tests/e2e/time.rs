@@ -143,3 +143,22 @@ fn the_backlogs_of_several_files_come_out_merged_by_time_then_live_lines() {
     assert_eq!(lines[..6].join("\n") + "\n", want, "the backlog as without following");
     assert_eq!(lines[6], "[c.log] 2026-12-02T09:00:00Z live, older than all");
 }
+
+#[test]
+fn since_says_so_for_a_file_without_times() {
+    let env = TestEnv::new();
+    env.write("a.log", "2026-12-02T10:00:00Z a\n");
+    env.write("plain.log", "no time here\nnor here\n");
+    let out = env
+        .cmd()
+        .args(["--no-follow", "--since", "2026-12-01T00:00:00Z", "a.log", "plain.log"])
+        .run();
+    assert_eq!(out.stdout_string(), "[a.log] 2026-12-02T10:00:00Z a\n");
+    assert!(
+        out.stderr.contains(
+            "plain.log: --since: no line in it has a time, so none of what it holds is shown"
+        ),
+        "{}",
+        out.stderr
+    );
+}

@@ -103,7 +103,8 @@ async fn read_one(
         Box::new(flate2::read::MultiGzDecoder::new(io::BufReader::new(file)))
     } else {
         let size = file.metadata().map_err(Failure::Io)?.len();
-        let start = since_offset(&mut &file, size, since, Clock::of_run()).map_err(Failure::Io)?;
+        let (start, _) =
+            since_offset(&mut &file, size, since, Clock::of_run()).map_err(Failure::Io)?;
         let mut file = file;
         io::Seek::seek(&mut file, io::SeekFrom::Start(start)).map_err(Failure::Io)?;
         Box::new(file)

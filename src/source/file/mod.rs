@@ -251,6 +251,12 @@ impl Follower {
         };
         match first {
             First::Open(file, opened, start) => {
+                if start.untimed {
+                    self.note(
+                        "--since: no line in it has a time, so none of what it holds is shown",
+                    )
+                    .await?;
+                }
                 let mut cur = self.current(file, opened, start);
                 // Without --no-follow, a look at the end still comes: what was written before
                 // the watch was set up must be read.

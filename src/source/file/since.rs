@@ -86,14 +86,19 @@ fn stamped_ahead(
     Ok(None)
 }
 
+/// How far a file is read for a first time before it is taken for one without times.
+const UNTIMED: u64 = 1 << 20;
+
 /// Where the first line stamped at or after `since` starts in a file of `size` bytes (`size`
-/// when there is none).
+/// when there is none), and whether any line of it showed a time (a file whose probes and
+/// first megabyte from the start of the search show none is taken for one without times).
 pub(super) fn since_offset(
     file: &mut impl ReadAt,
     size: u64,
     since: Timestamp,
     clock: &Clock,
-) -> io::Result<u64> {
+) -> io::Result<(u64, bool)> {
+    let mut timed = false;
     let mut buf = vec![0u8; WINDOW];
     // Every line starting before `lo` is older than `since`; none of `hi` or after is needed
     // to find the first that is not.
@@ -103,20 +108,24 @@ pub(super) fn since_offset(
         match stamped_ahead(file, mid, hi, &mut buf, clock)? {
             // Older: the answer starts after that line (found again by resyncing past it).
             Some((at, ts)) if ts < since => {
+                timed = true;
                 lo = at + 1;
                 // `hi` was a guess (a window without a time): the older line proves it low.
                 hi = hi.max(lo);
             }
             // At or after `since`, or no time in this window: look before.
-            _ => hi = mid,
+            found => {
+                timed |= found.is_some();
+                hi = mid;
+            }
         }
     }
     // From `lo`, line by line: the first stamped at or after `since`.
     let (mut pos, mut resync) = (lo, lo > 0);
     loop {
         let n = fill(file, &mut buf, pos)?;
-        if n == 0 {
-            return Ok(size);
+        if n == 0 || (!timed && pos - lo >= UNTIMED) {
+            return Ok((size, timed));
         }
         let window = &buf[..n];
         let eof = pos + n as u64 >= size;
@@ -140,8 +149,11 @@ pub(super) fn since_offset(
                 None if at == 0 => n,
                 None => break,
             };
-            if parse::timestamp(&window[at..end], clock).is_some_and(|ts| ts >= since) {
-                return Ok(pos + at as u64);
+            if let Some(ts) = parse::timestamp(&window[at..end], clock) {
+                timed = true;
+                if ts >= since {
+                    return Ok((pos + at as u64, true));
+                }
             }
             if end == n && !eof {
                 // The long line goes on past the window: skip the rest of it.
@@ -150,7 +162,7 @@ pub(super) fn since_offset(
             at = end + 1;
         }
         if eof {
-            return Ok(size);
+            return Ok((size, timed));
         }
         pos += at.min(n) as u64;
     }
@@ -221,7 +233,8 @@ mod tests {
         {
             let mut f = Virtual { size, every, read: 0 };
             let since = Timestamp::from_second(START + k as i64).unwrap();
-            let at = since_offset(&mut f, size, since, &clock()).unwrap();
+            let (at, timed) = since_offset(&mut f, size, since, &clock()).unwrap();
+            assert!(timed);
             // An unstamped line is never where it starts: it goes with the one before.
             let want = if every > 0 && k % every == 1 { k + 1 } else { k };
             assert_eq!(at, want * LINE, "line {k}, every {every}");
@@ -230,7 +243,7 @@ mod tests {
         // Past the end: nothing to show.
         let mut f = Virtual { size, every: 0, read: 0 };
         let late = Timestamp::from_second(START + lines as i64 + 5).unwrap();
-        assert_eq!(since_offset(&mut f, size, late, &clock()).unwrap(), size);
+        assert_eq!(since_offset(&mut f, size, late, &clock()).unwrap(), (size, true));
     }
 
     #[test]
@@ -240,7 +253,8 @@ mod tests {
         for k in [0u64, 2999, 3000, 3001, 1_000_000, size / LINE - 3001] {
             let mut f = Virtual { size, every, read: 0 };
             let since = Timestamp::from_second(START + k as i64).unwrap();
-            let at = since_offset(&mut f, size, since, &clock()).unwrap();
+            let (at, timed) = since_offset(&mut f, size, since, &clock()).unwrap();
+            assert!(timed);
             let want = k.div_ceil(every) * every;
             assert_eq!(at, (want * LINE).min(size), "line {k}");
             assert!(f.read < 64 << 20, "read {} bytes of 1 GiB", f.read);
@@ -267,7 +281,7 @@ mod tests {
         }
         let at = |s: &str| {
             let since: Timestamp = s.parse().unwrap();
-            since_offset(&mut Mem(&file), file.len() as u64, since, &clock()).unwrap() as usize
+            since_offset(&mut Mem(&file), file.len() as u64, since, &clock()).unwrap().0 as usize
         };
         assert_eq!(&file[at("2026-12-02T10:00:03Z")..], b"2026-12-02T10:00:05Z b\ntail\n");
         assert_eq!(
@@ -275,5 +289,24 @@ mod tests {
             b"2026-12-02T10:00:00Z a\n  cont\n2026-12-02T10:00:05Z b\ntail\n"
         );
         assert_eq!(at("2026-12-02T11:00:00Z"), file.len());
+    }
+
+    #[test]
+    fn a_big_file_without_times_is_not_read_whole() {
+        struct Untimed(u64);
+        impl ReadAt for Untimed {
+            fn read_at(&mut self, buf: &mut [u8], pos: u64) -> io::Result<usize> {
+                let n = buf.len().min((3u64 << 30).saturating_sub(pos) as usize);
+                for (i, b) in buf[..n].iter_mut().enumerate() {
+                    *b = if (pos + i as u64) % 64 == 63 { b'\n' } else { b'x' };
+                }
+                self.0 += n as u64;
+                Ok(n)
+            }
+        }
+        let mut f = Untimed(0);
+        let since = Timestamp::from_second(START).unwrap();
+        assert_eq!(since_offset(&mut f, 3 << 30, since, &clock()).unwrap(), (3 << 30, false));
+        assert!(f.0 < 64 << 20, "read {} bytes of 3 GiB", f.0);
     }
 }

@@ -28,11 +28,13 @@ pub(super) struct Start {
     pub(super) pos: u64,
     /// The file's bytes from `pos` on (to its end as it was), when finding `pos` read them.
     pub(super) read: Vec<u8>,
+    /// `--since` found no line with a time in it (none of it is shown).
+    pub(super) untimed: bool,
 }
 
 impl Start {
     pub(super) fn at(pos: u64) -> Start {
-        Start { pos, read: Vec::new() }
+        Start { pos, read: Vec::new(), untimed: false }
     }
 }
 
@@ -43,7 +45,8 @@ pub(super) fn start_offset(file: &File, size: u64, initial: Initial) -> io::Resu
     match initial {
         Initial::Since(since) => {
             let clock = crate::parse::Clock::of_run();
-            Ok(Start::at(super::since::since_offset(&mut &*file, size, since, clock)?))
+            let (pos, timed) = super::since::since_offset(&mut &*file, size, since, clock)?;
+            Ok(Start { untimed: !timed && size > 0, ..Start::at(pos) })
         }
         Initial::Last(0) => Ok(Start::at(size)),
         Initial::From(n) if n <= 1 => Ok(Start::at(0)),
@@ -70,7 +73,7 @@ pub(super) fn start_offset(file: &File, size: u64, initial: Initial) -> io::Resu
                             true => buf[(pos - start) as usize..(end - start) as usize].to_vec(),
                             false => Vec::new(),
                         };
-                        return Ok(Start { pos, read });
+                        return Ok(Start { pos, read, untimed: false });
                     }
                 }
                 end = start;
