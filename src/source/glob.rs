@@ -219,6 +219,7 @@ pub fn open(pattern: Pattern, watch: &DirWatch, opts: &SourceOptions) -> SourceS
         let ended = glob_ended.unwrap_or_default();
         let mut starved = None;
         let mut poll_noted = false;
+        let mut over_noted = false;
         loop {
             for path in ended.take() {
                 known.remove(&path);
@@ -264,13 +265,37 @@ pub fn open(pattern: Pattern, watch: &DirWatch, opts: &SourceOptions) -> SourceS
                     return;
                 }
             }
+            let over = dirs.len() > MAX_DIRS;
+            if over && !over_noted {
+                over_noted = true;
+                let secs = super::watch::POLL_INTERVAL.as_secs();
+                let note = format!(
+                    "{} directories: the first {MAX_DIRS} are watched, all are looked at every {secs}s",
+                    dirs.len()
+                );
+                if emit.note(note).await.is_err() {
+                    return;
+                }
+            }
+            // Boxed: a timer only while over the bound.
+            let tick = async {
+                match over {
+                    true => Box::pin(tokio::time::sleep(super::watch::POLL_INTERVAL)).await,
+                    false => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 _ = sub.changed() => {}
                 _ = ended.notify.notified() => {}
+                _ = tick => {}
             }
         }
     })
 }
+
+/// The most directories one glob watches; beyond, the glob looks again every few seconds (an
+/// inotify watch each would take more of the system's limit than one program should).
+const MAX_DIRS: usize = 8192;
 
 /// The files found, after watching the directories seen: while a look saw directories new to
 /// the watch, what was made in them meanwhile is found by looking once more.
@@ -281,7 +306,7 @@ fn rescan_while_new_dirs(
     dirs: &mut Vec<PathBuf>,
     sub: &mut super::watch::Subscription,
 ) -> Vec<(PathBuf, (u64, u64))> {
-    while sub.set_dirs(dirs) {
+    while sub.set_dirs(&dirs[..dirs.len().min(MAX_DIRS)]) {
         dirs.clear();
         match pattern.scan_files(exclude, dirs) {
             Ok(again) => found = again,

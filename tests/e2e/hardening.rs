@@ -629,3 +629,18 @@ fn too_low_a_descriptor_limit_for_the_sources_is_said_at_start() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_glob_over_thousands_of_directories_watches_a_bounded_number_and_looks_at_the_rest() {
+    let env = TestEnv::new();
+    for i in 0..8200 {
+        fs::create_dir_all(env.path(&format!("r/d{i:04}"))).unwrap();
+    }
+    let run = env.cmd().arg("r/**/*.log").spawn();
+    run.wait_stderr("8201 directories: the first 8192 are watched, all are looked at every 1s");
+    // Whichever directories are not watched, a file made in any of them is found.
+    for i in [0, 4321, 8199] {
+        env.write(&format!("r/d{i:04}/new.log"), format!("in {i}\n"));
+        run.wait_stdout(&format!("[r/d{i:04}/new.log] in {i}\n"));
+    }
+}
