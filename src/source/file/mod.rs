@@ -237,7 +237,8 @@ impl Follower {
     async fn run(&mut self, first: First, opts: &SourceOptions) -> Result<(), Detached> {
         let follow = opts.follow;
         if let Initial::Since(since) = opts.initial {
-            history::read(&self.path, since, &self.limits, &self.emit).await?;
+            // Boxed: only a file read with --since needs the state for its history.
+            Box::pin(history::read(&self.path, since, &self.limits, &self.emit)).await?;
         }
         let first = match first {
             // Its turn has come.
