@@ -104,7 +104,7 @@ impl Manager {
         };
         entry.watched = watched;
         entry.poll = poll;
-        for (_, hint) in &entry.subs {
+        for hint in entry.hints() {
             hint.poll.store(PollReason::code(poll), Ordering::Relaxed);
             hint.notify.notify_one();
         }

@@ -14,7 +14,7 @@ mod manager;
 mod path;
 
 use std::collections::HashMap;
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard, OnceLock};
@@ -88,7 +88,13 @@ struct Registry {
 }
 
 struct Dir {
-    subs: Vec<(OsString, Arc<Hint>)>,
+    /// The subscriptions by the name they follow (the empty name: a directory's own, which
+    /// wake for any name), so that an event costs the same with ten or ten thousand files.
+    subs: HashMap<OsString, Vec<Arc<Hint>>>,
+    /// How many there are.
+    count: usize,
+    /// File subscriptions that wake for any name for now (`Subscription::set_any_name`).
+    any: Vec<Arc<Hint>>,
     /// The watched path serving this directory: itself, or its nearest existing ancestor.
     watched: Option<PathBuf>,
     poll: Option<PollReason>,
@@ -184,7 +190,18 @@ impl Subscription {
     /// Also wake for events on other names in the file's directory (used while the file's old
     /// inode, renamed away, is still being read).
     pub fn set_any_name(&self, on: bool) {
-        self.hint.any_name.store(on, Ordering::Relaxed);
+        if self.hint.any_name.swap(on, Ordering::Relaxed) == on {
+            return;
+        }
+        let mut reg = lock(&self.shared.reg);
+        for (dir, name) in &self.keys {
+            if let Some(entry) = reg.dirs.get_mut(dir).filter(|_| !name.is_empty()) {
+                entry.any.retain(|h| !Arc::ptr_eq(h, &self.hint));
+                if on {
+                    entry.any.push(self.hint.clone());
+                }
+            }
+        }
     }
 
     /// Also wakes for the names in each of `dirs` (a glob's directories under its root), and
@@ -240,14 +257,20 @@ impl Subscription {
             let mut reg = lock(&self.shared.reg);
             let broken = reg.broken;
             let entry = reg.dirs.entry(dir.clone()).or_insert_with(|| Dir {
-                subs: Vec::new(),
+                subs: HashMap::new(),
+                count: 0,
+                any: Vec::new(),
                 watched: None,
                 poll: broken.then_some(PollReason::NoWatch),
             });
-            entry.subs.push((name.clone(), self.hint.clone()));
+            entry.subs.entry(name.clone()).or_default().push(self.hint.clone());
+            entry.count += 1;
+            if !name.is_empty() && self.hint.any_name.load(Ordering::Relaxed) {
+                entry.any.push(self.hint.clone());
+            }
             let poll = entry.poll;
             self.hint.poll.store(PollReason::code(poll), Ordering::Relaxed);
-            entry.subs.len() == 1
+            entry.count == 1
         };
         if new_dir {
             self.shared.request(Request::Resolve(dir.clone()));
@@ -260,8 +283,18 @@ impl Subscription {
         let Some(entry) = reg.dirs.get_mut(&dir) else {
             return;
         };
-        entry.subs.retain(|(n, h)| !(n == &name && Arc::ptr_eq(h, &self.hint)));
-        if entry.subs.is_empty() {
+        let mine = |h: &Arc<Hint>| Arc::ptr_eq(h, &self.hint);
+        if let Some(hints) = entry.subs.get_mut(&name) {
+            if let Some(at) = hints.iter().position(mine) {
+                hints.swap_remove(at);
+                entry.count -= 1;
+            }
+            if hints.is_empty() {
+                entry.subs.remove(&name);
+            }
+        }
+        entry.any.retain(|h| !mine(h));
+        if entry.count == 0 {
             let entry = reg.dirs.remove(&dir).expect("entry exists");
             if let Some(watched) = entry.watched {
                 let waiting = watched != dir;
@@ -352,10 +385,17 @@ impl Shared {
     fn wake_all(&self) {
         let reg = lock(&self.reg);
         for dir in reg.dirs.values() {
-            for (_, hint) in &dir.subs {
+            for hint in dir.hints() {
                 hint.notify.notify_one();
             }
         }
+    }
+}
+
+impl Dir {
+    /// Every subscription's hint.
+    fn hints(&self) -> impl Iterator<Item = &Arc<Hint>> {
+        self.subs.values().flatten()
     }
 }
 
@@ -366,9 +406,10 @@ impl Registry {
         if let (Some(parent), Some(name)) = (path.parent(), path.file_name()) {
             if let Some(dir) = self.dirs.get(parent) {
                 if dir.watched.as_deref() == Some(parent) {
-                    for (sub_name, hint) in &dir.subs {
-                        let named = sub_name == name || hint.any_name.load(Ordering::Relaxed);
-                        if named && (names || !hint.names_only) {
+                    let by_name = dir.subs.get(name).into_iter().flatten();
+                    let any = dir.subs.get(OsStr::new("")).into_iter().flatten().chain(&dir.any);
+                    for hint in by_name.chain(any) {
+                        if names || !hint.names_only {
                             hint.notify.notify_one();
                         }
                     }
