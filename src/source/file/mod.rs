@@ -235,6 +235,27 @@ impl Drop for Current {
 
 impl Follower {
     async fn run(&mut self, first: First, opts: &SourceOptions) -> Result<(), Detached> {
+        // Boxed: what starting takes is over once the file is followed, and a file waiting
+        // for its next change then holds only the loop's small state (ten thousand files wait).
+        if !Box::pin(self.start(first, opts)).await? {
+            return Ok(());
+        }
+        let mut caught_up = false;
+        loop {
+            // Boxed, as is every rarely taken wait.
+            if !Box::pin(self.step(&mut caught_up)).await? {
+                return Ok(());
+            }
+            match &self.sub {
+                Some(sub) if self.starved.is_none() => sub.changed().await,
+                _ => Box::pin(self.wait_for_descriptor()).await,
+            }
+        }
+    }
+
+    /// The history (`--since`), then the file as opening found it; false when the source is
+    /// over already.
+    async fn start(&mut self, first: First, opts: &SourceOptions) -> Result<bool, Detached> {
         let follow = opts.follow;
         if let Initial::Since(since) = opts.initial {
             // Boxed: only a file read with --since needs the state for its history.
@@ -245,7 +266,8 @@ impl Follower {
             First::Later => match open_now(&self.path, opts) {
                 Ok(first) => first,
                 Err(e) => {
-                    return self.emit.send(super::SourceEvent::Failed(format!("{e:#}"))).await
+                    self.emit.send(super::SourceEvent::Failed(format!("{e:#}"))).await?;
+                    return Ok(false);
                 }
             },
             first => first,
@@ -269,10 +291,11 @@ impl Follower {
             First::NoDescriptor => self.initial = Some(opts.initial),
             First::Later | First::Device => {
                 let msg = "not a regular file any more".to_string();
-                return self.emit.send(super::SourceEvent::Failed(msg)).await;
+                self.emit.send(super::SourceEvent::Failed(msg)).await?;
+                return Ok(false);
             }
             // A glob's file that went before it could be opened.
-            First::Missing if self.end_when_gone => return Ok(()),
+            First::Missing if self.end_when_gone => return Ok(false),
             First::Missing if follow => {
                 self.track_symlink();
                 self.emit.status.waiting.store(true, Ordering::Relaxed);
@@ -281,21 +304,11 @@ impl Follower {
             }
             First::Missing => {
                 let msg = "cannot open: no such file".to_string();
-                return self.emit.send(super::SourceEvent::Failed(msg)).await;
+                self.emit.send(super::SourceEvent::Failed(msg)).await?;
+                return Ok(false);
             }
         }
-        let mut caught_up = false;
-        loop {
-            // Boxed, as is every rarely taken wait: a file waiting for its next change then
-            // holds only this task's small state (ten thousand files wait).
-            if !Box::pin(self.step(&mut caught_up)).await? {
-                return Ok(());
-            }
-            match &self.sub {
-                Some(sub) if self.starved.is_none() => sub.changed().await,
-                _ => Box::pin(self.wait_for_descriptor()).await,
-            }
-        }
+        Ok(true)
     }
 
     /// Looks at the file and says what there is to say; false once the source ends.
