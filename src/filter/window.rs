@@ -50,7 +50,7 @@ mod tests {
 
     #[test]
     fn lines_without_a_time_go_with_the_line_before() {
-        let clock = Clock { tz: TimeZone::fixed(Offset::UTC), now: Timestamp::UNIX_EPOCH };
+        let clock = Clock::new(TimeZone::fixed(Offset::UTC), Timestamp::UNIX_EPOCH);
         let w = Window {
             since: Some("2026-12-02T10:00:00Z".parse().unwrap()),
             until: Some("2026-12-02T11:00:00Z".parse().unwrap()),

@@ -189,7 +189,7 @@ mod tests {
 
     #[test]
     fn merged_by_time_keeping_each_files_order() {
-        let clock = Clock { tz: TimeZone::fixed(Offset::UTC), now: Timestamp::UNIX_EPOCH };
+        let clock = Clock::new(TimeZone::fixed(Offset::UTC), Timestamp::UNIX_EPOCH);
         let mut initial = BTreeMap::new();
         initial.insert(
             0,

@@ -25,12 +25,20 @@ const JSON_PREFIX: usize = 2048;
 pub struct Clock {
     pub tz: TimeZone,
     pub now: Timestamp,
+    /// The local year now (worked out once, not for every line without a year).
+    year: i16,
 }
 
 impl Clock {
     /// The system's time zone (`TZ`, or /etc/localtime) and the time now.
     pub fn system() -> Clock {
-        Clock { tz: TimeZone::system(), now: Timestamp::now() }
+        Clock::new(TimeZone::system(), Timestamp::now())
+    }
+
+    /// Times read against `tz`, as if it were `now`.
+    pub fn new(tz: TimeZone, now: Timestamp) -> Clock {
+        let year = now.to_zoned(tz.clone()).year();
+        Clock { tz, now, year }
     }
 
     /// The clock of this run: the system's time zone and the time mux-tail started (what every
@@ -48,7 +56,7 @@ impl Clock {
     /// The year of a date written without one (`Dec  2`): this year, or last year when that
     /// would be more than a day ahead of now.
     fn year_of(&self, month: i8, day: i8, hour: i8, minute: i8, second: i8) -> Option<DateTime> {
-        let year = self.now.to_zoned(self.tz.clone()).year();
+        let year = self.year;
         let dt = DateTime::new(year, month, day, hour, minute, second, 0).ok()?;
         let ahead = self.local(dt)?.as_second() - self.now.as_second();
         if ahead > 86_400 {

@@ -3,7 +3,7 @@ use super::*;
 /// Now is 2026-12-02T12:00:00Z; local time is UTC+1.
 fn clock() -> Clock {
     let tz = TimeZone::fixed(Offset::from_hours(1).unwrap());
-    Clock { tz, now: "2026-12-02T12:00:00Z".parse().unwrap() }
+    Clock::new(tz, "2026-12-02T12:00:00Z".parse().unwrap())
 }
 
 fn ts(s: &str) -> Timestamp {

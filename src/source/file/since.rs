@@ -221,7 +221,7 @@ mod tests {
     }
 
     fn clock() -> Clock {
-        Clock { tz: TimeZone::fixed(Offset::UTC), now: Timestamp::from_second(START).unwrap() }
+        Clock::new(TimeZone::fixed(Offset::UTC), Timestamp::from_second(START).unwrap())
     }
 
     #[test]
