@@ -8,7 +8,7 @@ use std::sync::{mpsc, Arc};
 use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 
 use super::path::{is_remote, nearest_existing};
-use super::{lock, PollReason, Request, Shared, WatchEntry};
+use super::{lock, PollReason, Request, Shared, WatchEntry, GONE};
 
 /// The thread that owns the notify watcher and adds and removes its watches.
 pub struct Manager {
@@ -131,8 +131,10 @@ impl Manager {
                 let _ = watcher.unwatch(path);
             }
             if let Err(e) = watcher.watch(path, RecursiveMode::NonRecursive) {
-                if existing.is_some() {
-                    lock(&self.shared.reg).watches.remove(path);
+                // The old watch is gone, but the directories that held it still do (and give
+                // it back in turn): the entry stays, marked so that the next look watches anew.
+                if let Some(entry) = lock(&self.shared.reg).watches.get_mut(path) {
+                    entry.id = GONE;
                 }
                 return Err(match e.kind {
                     notify::ErrorKind::PathNotFound => None,
@@ -156,13 +158,47 @@ impl Manager {
             let Some(entry) = reg.watches.get_mut(path) else {
                 return;
             };
-            entry.refs -= 1;
-            entry.waiting -= usize::from(waiting);
+            // Each reference is given back once, as it was taken (the counts never go below
+            // zero; a slip must not end the watch thread, which serves every source).
+            debug_assert!(entry.refs > 0 && entry.waiting >= usize::from(waiting), "{path:?}");
+            entry.refs = entry.refs.saturating_sub(1);
+            entry.waiting = entry.waiting.saturating_sub(usize::from(waiting));
             entry.refs == 0 && reg.watches.remove(path).is_some()
         };
         if let (true, Some(watcher)) = (unwatch, self.watcher.as_mut()) {
             // The watch may already be gone with its directory.
             let _ = watcher.unwatch(path);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_watch_that_cannot_be_renewed_keeps_the_references_held_on_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("went");
+        let shared = Arc::new(Shared::default());
+        let mut manager = Manager::new(shared.clone());
+        // Two directories rely on a watch of `dir` (one of them waits for a subdirectory);
+        // notify dropped it when `dir` was deleted.
+        lock(&shared.reg).watches.insert(dir.clone(), WatchEntry { refs: 2, id: GONE, waiting: 1 });
+        // A third tries to renew it while `dir` is gone.
+        assert_eq!(manager.acquire(&dir, (1, 2), false), Err(None));
+        let entry =
+            |shared: &Shared| lock(&shared.reg).watches.get(&dir).map(|w| (w.refs, w.waiting));
+        assert_eq!(entry(&shared), Some((2, 1)), "the references held stay counted");
+        // `dir` comes back: renewed, then given back by all three.
+        std::fs::create_dir(&dir).unwrap();
+        let id = super::super::path::nearest_existing(&dir).1;
+        assert_eq!(manager.acquire(&dir, id, false), Ok(()));
+        assert_eq!(entry(&shared), Some((3, 1)));
+        manager.release(&dir, true);
+        manager.release(&dir, false);
+        assert_eq!(entry(&shared), Some((1, 0)));
+        manager.release(&dir, false);
+        assert_eq!(entry(&shared), None, "the last one removes the watch");
     }
 }
