@@ -29,6 +29,9 @@ struct State<T> {
     senders: usize,
     receiver_gone: bool,
     receiver: Option<Waker>,
+    /// Threads waiting on `room_cv` (a `Condvar` is told only when one waits: telling it costs
+    /// a system call).
+    blocked: u32,
 }
 
 /// The sending half; clones send into the same channel.
@@ -49,6 +52,7 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
             senders: 1,
             receiver_gone: false,
             receiver: None,
+            blocked: 0,
         }),
         room: Notify::new(),
         room_cv: Condvar::new(),
@@ -110,7 +114,9 @@ impl<T> Sender<T> {
             if state.queue.len() < CAP {
                 break;
             }
+            state.blocked += 1;
             state = self.0.room_cv.wait(state).unwrap_or_else(|e| e.into_inner());
+            state.blocked -= 1;
         }
         push(state, value);
         Ok(())
@@ -153,9 +159,16 @@ impl<T> Receiver<T> {
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let mut state = self.0.lock();
         if let Some(value) = state.queue.pop_front() {
+            if state.queue.is_empty() {
+                // An idle source holds no queue (ten thousand of them wait).
+                state.queue = VecDeque::new();
+            }
+            let blocked = state.blocked > 0;
             drop(state);
             self.0.room.notify_one();
-            self.0.room_cv.notify_one();
+            if blocked {
+                self.0.room_cv.notify_one();
+            }
             return Poll::Ready(Some(value));
         }
         if state.senders == 0 {
@@ -174,10 +187,13 @@ impl<T> Drop for Receiver<T> {
         state.receiver_gone = true;
         // What was queued goes now, not when the last sender does.
         let queued = std::mem::take(&mut state.queue);
+        let blocked = state.blocked > 0;
         drop(state);
         drop(queued);
         self.0.room.notify_waiters();
-        self.0.room_cv.notify_all();
+        if blocked {
+            self.0.room_cv.notify_all();
+        }
     }
 }
 
