@@ -26,12 +26,13 @@ const MAX_READ: usize = 256 * 1024;
 #[derive(Debug)]
 pub struct Splitter {
     buf: BytesMut,
-    /// The maximum number of content bytes in one line.
-    max: usize,
+    /// The maximum number of content bytes in one line (below 2^31). The three sizes are
+    /// `u32`: ten thousand idle files each hold a splitter.
+    max: u32,
     /// How many bytes at the front of `buf` are known to hold no `\n`.
-    scanned: usize,
-    /// The size of the next read.
-    read_size: usize,
+    scanned: u32,
+    /// The size of the next read (at most [`MAX_READ`]).
+    read_size: u32,
     /// The budget all unfinished lines share, and how much of it this splitter holds.
     budget: Budget,
     accounted: usize,
@@ -51,9 +52,9 @@ impl Splitter {
         assert!((1..u32::MAX as usize / 2).contains(&max_line_bytes), "line limit out of range");
         Splitter {
             buf: BytesMut::new(),
-            max: max_line_bytes,
+            max: max_line_bytes as u32,
             scanned: 0,
-            read_size: MIN_READ,
+            read_size: MIN_READ as u32,
             budget,
             accounted: 0,
             filled: false,
@@ -71,10 +72,10 @@ impl Splitter {
     /// The size of the next read: the smallest while the shared budget for unfinished lines
     /// is nearly spent, so that many inputs holding long lines do not each take a large buffer.
     fn next_read(&self) -> usize {
-        if self.budget.held() + self.read_size > self.budget.limit() {
+        if self.budget.held() + self.read_size as usize > self.budget.limit() {
             MIN_READ
         } else {
-            self.read_size
+            self.read_size as usize
         }
     }
 
@@ -92,18 +93,24 @@ impl Splitter {
         }
         // Doubling keeps the copies few; while the shared budget is nearly spent, a quarter more
         // at a time keeps the slack small.
-        let grown = if self.next_read() < self.read_size { cap + cap / 4 } else { 2 * cap };
-        let cap = (len + need).max(grown.min(self.max + 1 + need));
+        let grown =
+            if self.next_read() < self.read_size as usize { cap + cap / 4 } else { 2 * cap };
+        let cap = (len + need).max(grown.min(self.max as usize + 1 + need));
         let mut fresh = BytesMut::with_capacity(cap);
         fresh.extend_from_slice(&self.buf);
         self.buf = fresh;
     }
 
+    /// Doubles the size of the next read, up to [`MAX_READ`].
+    fn grow_reads(&mut self) {
+        self.read_size = (self.read_size * 2).min(MAX_READ as u32);
+    }
+
     /// Reports how many bytes the last read into [`Splitter::read_buf`] delivered, so that the
     /// next read grows when reads keep filling the room given.
     pub fn note_read(&mut self, n: usize) {
-        if n >= self.read_size {
-            self.read_size = (self.read_size * 2).min(MAX_READ);
+        if n >= self.read_size as usize {
+            self.grow_reads();
         }
     }
 
@@ -145,7 +152,7 @@ impl Splitter {
         }
         self.filled = n == room;
         if self.filled {
-            self.read_size = (self.read_size * 2).min(MAX_READ);
+            self.grow_reads();
         }
         Ok(n)
     }
@@ -175,24 +182,23 @@ impl Splitter {
     /// Cuts every complete line (and every full-size piece of an overlong line) off the front.
     pub fn take_batch(&mut self) -> Option<Batch> {
         let data = &self.buf[..];
+        let max = self.max as usize;
         let mut lines = Vec::new();
         let mut start = 0;
-        let mut pos = self.scanned;
+        let mut pos = self.scanned as usize;
         while let Some(i) = memchr::memchr(b'\n', &data[pos..]) {
             let nl = pos + i;
             let end = if nl > start && data[nl - 1] == b'\r' { nl - 1 } else { nl };
-            push_pieces(&mut lines, start, end, self.max);
+            push_pieces(&mut lines, start, end, max);
             start = nl + 1;
             pos = start;
         }
         // The partial rest: a full-size piece can go only once it is certain the line goes on
         // beyond it (one more byte that is not a `\r`, which could still be part of `\r\n`).
         let len = data.len();
-        while len - start > self.max + 1
-            || (len - start == self.max + 1 && data[start + self.max] != b'\r')
-        {
-            lines.push([start as u32, (start + self.max) as u32]);
-            start += self.max;
+        while len - start > max + 1 || (len - start == max + 1 && data[start + max] != b'\r') {
+            lines.push([start as u32, (start + max) as u32]);
+            start += max;
         }
         // Over the shared budget, a long unfinished line goes on as a piece. Its last byte stays
         // (two if it is a `\r`, which may be half of `\r\n`), so that the `\n` to come ends a
@@ -204,7 +210,7 @@ impl Splitter {
             lines.push([start as u32, (len - keep) as u32]);
             start = len - keep;
         }
-        self.scanned = len - start;
+        self.scanned = (len - start) as u32;
         self.budget.account(self.accounted, len - start);
         self.accounted = len - start;
         if lines.is_empty() {
