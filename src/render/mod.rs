@@ -71,13 +71,13 @@ pub const LABEL_CELLS: usize = 24;
 #[derive(Clone, Debug)]
 struct Source {
     /// The label as shown (escaped for a terminal).
-    label: String,
+    label: Box<str>,
     /// Its colour.
     colour: u8,
-    /// The spec as shown.
-    spec: String,
+    /// The spec as shown; kept only where the layout shows it (JSON, `{source}`).
+    spec: Box<str>,
     /// The default layout's prefix.
-    prefix: Vec<u8>,
+    prefix: Box<[u8]>,
 }
 
 /// Renders lines for the sources it knows.
@@ -89,9 +89,11 @@ pub struct Renderer {
     sources: Vec<Option<Source>>,
     /// The width labels are padded to.
     width: usize,
-    /// Colours handed out so far, by label: in order of first appearance, as docker compose
-    /// does, so that the first sources never share one; a label keeps its colour for the run.
-    colours: std::collections::HashMap<String, u8>,
+    /// Colours handed out so far, by label (its hash: ten thousand files' labels are not kept
+    /// twice): in order of first appearance, as docker compose does, so that the first sources
+    /// never share one; a label keeps its colour for the run.
+    colours: std::collections::HashMap<u64, u8>,
+    hasher: std::hash::RandomState,
 }
 
 impl Renderer {
@@ -99,8 +101,8 @@ impl Renderer {
     pub fn new(style: Style, layout: Layout, highlight: Option<Regex>) -> Self {
         // Highlighting is a colour: never in JSON, never without colour.
         let highlight = highlight.filter(|_| style.color && layout != Layout::Json);
-        let colours = Default::default();
-        Renderer { style, layout, highlight, sources: Vec::new(), width: 0, colours }
+        let (colours, hasher) = Default::default();
+        Renderer { style, layout, highlight, sources: Vec::new(), width: 0, colours, hasher }
     }
 
     /// Makes `label` the label of source `id`, from `spec` (labels are re-padded when the
@@ -109,12 +111,29 @@ impl Renderer {
         if self.sources.len() <= id {
             self.sources.resize(id + 1, None);
         }
-        let shown = |s: &str| if self.style.terminal { safe(s) } else { s.to_string() };
+        let shown = |s: &str| -> Box<str> {
+            if self.style.terminal {
+                safe(s).into()
+            } else {
+                s.into()
+            }
+        };
         let next = PALETTE[self.colours.len() % PALETTE.len()];
-        let colour = *self.colours.entry(label.to_string()).or_insert(next);
-        let source = Source { label: shown(label), colour, spec: shown(spec), prefix: Vec::new() };
+        let key = std::hash::BuildHasher::hash_one(&self.hasher, label);
+        let colour = *self.colours.entry(key).or_insert(next);
+        let spec = if self.shows_spec() { shown(spec) } else { Box::default() };
+        let source = Source { label: shown(label), colour, spec, prefix: Box::default() };
         self.sources[id] = Some(source);
         self.relayout(Some(id));
+    }
+
+    /// Whether the layout shows a source's spec.
+    fn shows_spec(&self) -> bool {
+        match &self.layout {
+            Layout::Json => true,
+            Layout::Template(template) => template.shows_source(),
+            Layout::Default { .. } => false,
+        }
     }
 
     /// Forgets source `id`.
@@ -138,11 +157,14 @@ impl Renderer {
         let (label, color, terminal) = (self.style.label, self.style.color, self.style.terminal);
         let layout = |source: &mut Source| {
             source.prefix = if label {
-                let shown =
-                    if terminal { elide(&source.label, LABEL_CELLS) } else { source.label.clone() };
-                prefix(&shown, source.colour, width, color)
+                let shown = if terminal {
+                    elide(&source.label, LABEL_CELLS)
+                } else {
+                    source.label.to_string()
+                };
+                prefix(&shown, source.colour, width, color).into()
             } else {
-                Vec::new()
+                Box::default()
             };
         };
         match new {

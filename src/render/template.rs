@@ -27,6 +27,11 @@ pub(super) enum Part {
 }
 
 impl Template {
+    /// Whether `{source}` is in it.
+    pub(super) fn shows_source(&self) -> bool {
+        self.0.contains(&Part::Source)
+    }
+
     /// Parses `{label}`, `{line}`, `{time}`, `{peer}`, `{source}`, `{stream}`, `{level}`,
     /// `{ts}`, `{.PATH}`; `{{` and `}}` are braces.
     pub fn parse(s: &str) -> Result<Template, String> {
