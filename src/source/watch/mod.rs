@@ -73,14 +73,15 @@ pub struct DirWatch {
 struct Shared {
     reg: Mutex<Registry>,
     manager: OnceLock<Mutex<mpsc::Sender<Request>>>,
-    /// Directories as written, normalized (a thousand files in one directory resolve it once).
-    dirs: Mutex<HashMap<PathBuf, PathBuf>>,
+    /// Directories as written, normalized (a thousand files in one directory resolve it once,
+    /// and share its name).
+    dirs: Mutex<HashMap<PathBuf, Arc<Path>>>,
 }
 
 #[derive(Default)]
 struct Registry {
     /// Directories that hold followed files, by normalized path.
-    dirs: HashMap<PathBuf, Dir>,
+    dirs: HashMap<Arc<Path>, Dir>,
     /// Paths watched through notify.
     watches: HashMap<PathBuf, WatchEntry>,
     /// Set when inotify could not be started at all.
@@ -90,7 +91,7 @@ struct Registry {
 struct Dir {
     /// The subscriptions by the name they follow (the empty name: a directory's own, which
     /// wake for any name), so that an event costs the same with ten or ten thousand files.
-    subs: HashMap<OsString, Vec<Arc<Hint>>>,
+    subs: HashMap<Arc<OsStr>, Vec<Arc<Hint>>>,
     /// How many there are.
     count: usize,
     /// File subscriptions that wake for any name for now (`Subscription::set_any_name`).
@@ -134,8 +135,28 @@ enum Request {
 pub struct Subscription {
     shared: Arc<Shared>,
     hint: Arc<Hint>,
-    /// (directory, name) pairs registered: the path itself, and the target of a symlink.
-    keys: Vec<(PathBuf, OsString)>,
+    /// The keys registered: the path itself, and the target of a symlink.
+    keys: Vec<Key>,
+}
+
+/// What a subscription is registered under: a normalized directory and a name in it (empty: the
+/// directory's own names). Shared with the registry, not copied: ten thousand files in one
+/// directory hold one copy of its path and one of each name.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct Key {
+    dir: Arc<Path>,
+    name: Arc<OsStr>,
+}
+
+impl Key {
+    fn new((dir, name): (PathBuf, OsString)) -> Key {
+        Key { dir: dir.into(), name: name.into() }
+    }
+
+    /// A directory's own key (its names).
+    fn dir(dir: PathBuf) -> Key {
+        Key::new((dir, OsString::new()))
+    }
 }
 
 impl DirWatch {
@@ -147,8 +168,9 @@ impl DirWatch {
 
     /// Subscribes to changes of the file at `path` (which need not exist).
     pub fn subscribe(&self, path: &Path) -> Subscription {
-        let mut sub =
-            Subscription { shared: self.shared.clone(), hint: Arc::default(), keys: Vec::new() };
+        // Room for the one key most files have (a symlink's target is a second).
+        let keys = Vec::with_capacity(1);
+        let mut sub = Subscription { shared: self.shared.clone(), hint: Arc::default(), keys };
         sub.add_key(self.shared.key_of(path));
         sub
     }
@@ -160,7 +182,7 @@ impl DirWatch {
         let mut sub =
             Subscription { shared: self.shared.clone(), hint: Arc::new(hint), keys: Vec::new() };
         let abs = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
-        sub.add_key((normalize(&abs), OsString::new()));
+        sub.add_key(Key::dir(normalize(&abs)));
         sub
     }
 }
@@ -194,7 +216,7 @@ impl Subscription {
             return;
         }
         let mut reg = lock(&self.shared.reg);
-        for (dir, name) in &self.keys {
+        for Key { dir, name } in &self.keys {
             if let Some(entry) = reg.dirs.get_mut(dir).filter(|_| !name.is_empty()) {
                 entry.any.retain(|h| !Arc::ptr_eq(h, &self.hint));
                 if on {
@@ -209,11 +231,11 @@ impl Subscription {
     /// subscribed with stays. True when a directory was added.
     pub fn set_dirs(&mut self, dirs: &[PathBuf]) -> bool {
         let first = self.keys.first().cloned();
-        let wanted: std::collections::HashSet<(PathBuf, OsString)> = dirs
+        let wanted: std::collections::HashSet<Key> = dirs
             .iter()
             .map(|d| {
                 let abs = std::path::absolute(d).unwrap_or_else(|_| d.clone());
-                (normalize(&abs), OsString::new())
+                Key::dir(normalize(&abs))
             })
             .filter(|k| Some(k) != first.as_ref())
             .collect();
@@ -238,7 +260,7 @@ impl Subscription {
 
     /// Also watch `target` (the file a symlink points to), replacing any earlier target.
     pub fn set_target(&mut self, target: Option<&Path>) {
-        let wanted = target.map(key_of);
+        let wanted = target.map(|t| Key::new(key_of(t)));
         if self.keys.get(1) == wanted.as_ref() {
             return;
         }
@@ -252,7 +274,7 @@ impl Subscription {
         }
     }
 
-    fn add_key(&mut self, (dir, name): (PathBuf, OsString)) {
+    fn add_key(&mut self, Key { dir, name }: Key) {
         let new_dir = {
             let mut reg = lock(&self.shared.reg);
             let broken = reg.broken;
@@ -273,12 +295,12 @@ impl Subscription {
             entry.count == 1
         };
         if new_dir {
-            self.shared.request(Request::Resolve(dir.clone()));
+            self.shared.request(Request::Resolve(dir.to_path_buf()));
         }
-        self.keys.push((dir, name));
+        self.keys.push(Key { dir, name });
     }
 
-    fn remove_key(&self, (dir, name): (PathBuf, OsString)) {
+    fn remove_key(&self, Key { dir, name }: Key) {
         let mut reg = lock(&self.shared.reg);
         let Some(entry) = reg.dirs.get_mut(&dir) else {
             return;
@@ -297,7 +319,7 @@ impl Subscription {
         if entry.count == 0 {
             let entry = reg.dirs.remove(&dir).expect("entry exists");
             if let Some(watched) = entry.watched {
-                let waiting = watched != dir;
+                let waiting = *watched != *dir;
                 drop(reg);
                 self.shared.request(Request::Release(watched, waiting));
             }
@@ -419,10 +441,10 @@ impl Registry {
             if self.watches.get(parent).is_some_and(|w| w.waiting > 0) {
                 for (key, dir) in &self.dirs {
                     if dir.watched.as_deref() == Some(parent)
-                        && key != parent
+                        && **key != *parent
                         && key.starts_with(path)
                     {
-                        resolve.push(key.clone());
+                        resolve.push(key.to_path_buf());
                     }
                 }
             }
@@ -432,8 +454,8 @@ impl Registry {
         // that its own watch serves it (it may be just doing so).
         if self.watches.contains_key(path) {
             for (key, dir) in &self.dirs {
-                if dir.watched.as_deref() == Some(path) || key == path {
-                    resolve.push(key.clone());
+                if dir.watched.as_deref() == Some(path) || **key == *path {
+                    resolve.push(key.to_path_buf());
                 }
             }
         }
@@ -445,20 +467,21 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 impl Shared {
     /// [`key_of`], with the directory's normalization remembered.
-    fn key_of(&self, path: &Path) -> (PathBuf, OsString) {
+    fn key_of(&self, path: &Path) -> Key {
         let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
-            return key_of(path);
+            return Key::new(key_of(path));
         };
         if name == ".." || name == "." {
-            return key_of(path);
+            return Key::new(key_of(path));
         }
         let known = lock(&self.dirs).get(parent).cloned();
         let dir = known.unwrap_or_else(|| {
             let (dir, _) = key_of(&parent.join("x"));
+            let dir: Arc<Path> = dir.into();
             lock(&self.dirs).insert(parent.to_path_buf(), dir.clone());
             dir
         });
-        (dir, name.to_os_string())
+        Key { dir, name: name.into() }
     }
 }
 
@@ -521,7 +544,8 @@ mod tests {
             wait_until(&sub, "the new file", || file.exists()).await;
             // The directory's own watch takes over from its ancestor's.
             let dir = normalize(file.parent().unwrap());
-            let watched = || lock(&watch.shared.reg).dirs.get(&dir).and_then(|d| d.watched.clone());
+            let watched =
+                || lock(&watch.shared.reg).dirs.get(dir.as_path()).and_then(|d| d.watched.clone());
             wait_until(&sub, "the directory's own watch", || watched() == Some(dir.clone())).await;
         });
     }
