@@ -46,24 +46,30 @@ impl Mux {
             _ => opts.clone(),
         };
         let opts = &opts;
-        let key = match &spec.kind {
-            SourceKind::File(path) => Some(FileKey::of(path)),
+        // A named file is looked at once: what it is tells both which file it is and how to open it.
+        let looked = match &spec.kind {
+            SourceKind::File(path) => Some(std::fs::metadata(path)),
             _ => None,
         };
-        let id = self.insert(spec, key, opts, None)?;
+        let key = match (&spec.kind, &looked) {
+            (SourceKind::File(path), Some(looked)) => Some(FileKey::looked(path, looked)),
+            _ => None,
+        };
+        let id = self.insert(spec, key, looked, opts, None)?;
         for (path, (dev, ino)) in found {
             self.attach_found(id, path, FileKey::Inode(dev, ino), opts)?;
         }
         Ok(id)
     }
 
-    /// Opens `spec` and puts it in the table; a file (`key`: which one it is) that is followed
-    /// already (under another path, or found by a glob too) is followed once, under its first
+    /// Opens `spec` and puts it in the table; a file (`key`: which one it is; `looked`: what a
+    /// look at its name found, if one was taken) that is followed already (under another path, or found by a glob too) is followed once, under its first
     /// label, with a note.
     fn insert(
         &mut self,
         spec: SourceSpec,
         key: Option<FileKey>,
+        looked: Option<std::io::Result<std::fs::Metadata>>,
         opts: &SourceOptions,
         parent: Option<SourceId>,
     ) -> anyhow::Result<SourceId> {
@@ -82,7 +88,7 @@ impl Mux {
                 return Ok(first);
             }
         }
-        let stream = source::open(&spec, opts, &self.watch)?;
+        let stream = source::open(&spec, opts, &self.watch, looked)?;
         let (label, text) = (spec.label.clone(), spec.spec.clone());
         let id = self.table.insert(spec, stream, parent);
         if let Some(key) = key {
@@ -114,7 +120,7 @@ impl Mux {
         let spec =
             SourceSpec { label, spec: file, labelled: g.labelled, kind: SourceKind::File(path) };
         let opts = SourceOptions { end_when_gone: true, ..opts.clone() };
-        self.insert(spec, Some(key), &opts, Some(glob))?;
+        self.insert(spec, Some(key), None, &opts, Some(glob))?;
         Ok(())
     }
 

@@ -49,7 +49,9 @@ impl Mux {
     pub(super) fn handoff(&mut self) -> Out {
         if self.pending.len() == 1 {
             self.pending_bytes = 0;
-            return self.pending.pop_front().expect("not empty");
+            let msg = self.pending.pop_front().expect("not empty");
+            self.pending_shrunk();
+            return msg;
         }
         let mut all = Vec::new();
         let mut bytes = 0;
@@ -61,6 +63,15 @@ impl Mux {
             all.push(self.pending.pop_front().expect("not empty"));
         }
         self.pending_bytes -= bytes;
+        self.pending_shrunk();
         Out::Many(all)
+    }
+
+    /// Gives back the room of a queue that was long once (ten thousand files attached at
+    /// start each queue a message) and is empty now.
+    fn pending_shrunk(&mut self) {
+        if self.pending.is_empty() && self.pending.capacity() > HANDOFF_MESSAGES {
+            self.pending.shrink_to(HANDOFF_MESSAGES);
+        }
     }
 }

@@ -46,7 +46,12 @@ pub enum FileKey {
 impl FileKey {
     /// The key of the file at `path` now.
     pub fn of(path: &Path) -> FileKey {
-        match std::fs::metadata(path) {
+        Self::looked(path, &std::fs::metadata(path))
+    }
+
+    /// The key of the file at `path`, of which `looked` is what its metadata was found to be.
+    pub fn looked(path: &Path, looked: &std::io::Result<std::fs::Metadata>) -> FileKey {
+        match looked {
             Ok(m) => FileKey::Inode(m.dev(), m.ino()),
             Err(_) => FileKey::Path(std::path::absolute(path).unwrap_or_else(|_| path.into())),
         }
@@ -138,6 +143,10 @@ impl Table {
     fn admit(&mut self) {
         if self.starting.is_none() {
             if let Some((id, mut stream)) = self.queued.pop_front() {
+                if self.queued.is_empty() {
+                    // Ten thousand files queued at start leave no room behind.
+                    self.queued = VecDeque::new();
+                }
                 // Started at once: its first lines are read while the loop is still busy.
                 stream.start();
                 self.map.insert(id, stream);

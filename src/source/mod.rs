@@ -105,23 +105,25 @@ pub async fn locate(mut spec: SourceSpec, resolve: Resolver) -> anyhow::Result<S
 }
 
 /// Starts following `spec` (as [`locate`] left it). Must be called inside the runtime.
+/// `looked`: a file's metadata, where the caller has looked at it already.
 pub fn open(
     spec: &SourceSpec,
     opts: &SourceOptions,
     watch: &watch::DirWatch,
+    looked: Option<io::Result<std::fs::Metadata>>,
 ) -> anyhow::Result<SourceStream> {
     let resolved = |addr: &ListenAddr| {
         addr.addr().ok_or_else(|| anyhow::anyhow!("host name not looked up yet"))
     };
     match &spec.kind {
-        SourceKind::File(path) => file::open(path, opts, watch),
+        SourceKind::File(path) => file::open(path, opts, watch, looked),
         SourceKind::Stdin => Ok(stdin::open(opts)),
         SourceKind::Tcp(addr) => resolved(addr).and_then(|addr| tcp::open(addr, opts)),
         SourceKind::Tls(addr) => resolved(addr).and_then(|addr| tls::open(addr, opts)),
         SourceKind::Udp(addr) => resolved(addr).and_then(|addr| udp::open(addr, opts)),
         SourceKind::Unix(path) => unix::open(path, opts),
         SourceKind::Cmd(command) => cmd::open(command, opts),
-        SourceKind::Glob(pattern) => Ok(glob::open(pattern.clone(), watch, opts)),
+        SourceKind::Glob(pattern) => Ok(glob::open(glob::Pattern::clone(pattern), watch, opts)),
     }
     .with_context(|| spec.spec.clone())
 }
@@ -169,7 +171,8 @@ mod tests {
     #[test]
     fn opening_an_unresolved_name_is_an_error_not_a_panic() {
         let spec = SourceSpec::parse("tcp:somewhere:9").unwrap();
-        let err = run(async { open(&spec, &test_options(), &watch::DirWatch::default()).err() });
+        let err =
+            run(async { open(&spec, &test_options(), &watch::DirWatch::default(), None).err() });
         assert_eq!(format!("{:#}", err.unwrap()), "tcp:somewhere:9: host name not looked up yet");
     }
 

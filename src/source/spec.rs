@@ -42,7 +42,7 @@ pub enum SourceKind {
     /// A command run with `sh -c`: its stdout and stderr lines.
     Cmd(String),
     /// Every file in `dir` whose name matches `pattern`, also files that appear later.
-    Glob(glob::Pattern),
+    Glob(Box<glob::Pattern>),
 }
 
 impl SourceKind {
@@ -152,7 +152,7 @@ impl SourceSpec {
             }
             SourceKind::Cmd(command.to_string())
         } else if let Some(pattern) = glob::Pattern::parse(spec).map_err(err)? {
-            SourceKind::Glob(pattern)
+            SourceKind::Glob(Box::new(pattern))
         } else {
             SourceKind::File(PathBuf::from(spec))
         };

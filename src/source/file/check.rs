@@ -66,7 +66,7 @@ impl Follower {
                 let id = (meta.dev(), meta.ino());
                 if !at_name && !self.next.iter().any(|n| n.id == id) {
                     if let Some(new) = self.open_name().await? {
-                        self.next.push_back(new);
+                        self.next.push(new);
                     }
                 }
             }
@@ -76,7 +76,7 @@ impl Follower {
             let deleted = old.nlink() == 0;
             if !self.next.is_empty() && (moved_on || deleted || self.next.len() > MAX_NEXT) {
                 self.end_current(true).await?;
-                self.cur = self.next.pop_front();
+                self.cur = Some(self.next.remove(0));
                 self.track_symlink();
                 self.note("replaced; following the new file").await?;
                 continue;

@@ -20,17 +20,18 @@
 //! A file that cannot be opened for want of descriptors waits (see [`super::fds`]) and is opened
 //! as soon as one may be free; its `-n` applies then, as if it had been opened at start.
 
-use std::collections::VecDeque;
 use std::fs::File;
 use std::io;
 use std::os::fd::AsFd;
-use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use anyhow::bail;
 
 mod check;
+mod current;
 mod descriptors;
 mod history;
 mod since;
@@ -39,8 +40,9 @@ mod start;
 use super::fds::{self, Starved};
 use super::watch::{DirWatch, PollReason, Subscription};
 use super::{stdin, Detached, Emitter, Initial, SourceOptions, SourceStream};
-use crate::line::{LineLimits, Splitter};
-use start::{link_target, read_exact_at, start_offset, Start};
+use crate::line::LineLimits;
+use current::{Current, Opened, Seen};
+use start::{link_target, start_offset, Start};
 
 /// How many files that appeared at the name may wait behind the current one.
 const MAX_NEXT: usize = 8;
@@ -49,15 +51,21 @@ const MAX_NEXT: usize = 8;
 ///
 /// Under `--no-follow`, a file is opened when its turn comes (files are read one after
 /// another): ten thousand files take one descriptor at a time, as with `tail`. A file named on
-/// the command line is looked at now, so that a directory or a missing file is said at once.
-pub fn open(path: &Path, opts: &SourceOptions, watch: &DirWatch) -> anyhow::Result<SourceStream> {
+/// the command line is looked at now (`looked`: the metadata of its name, if the caller has it),
+/// so that a directory or a missing file is said at once.
+pub fn open(
+    path: &Path,
+    opts: &SourceOptions,
+    watch: &DirWatch,
+    looked: Option<io::Result<std::fs::Metadata>>,
+) -> anyhow::Result<SourceStream> {
     let first = if opts.follow {
         open_now(path, opts)?
     } else if opts.end_when_gone {
         // A glob's file: the glob saw a regular file there.
         First::Later
     } else {
-        match std::fs::metadata(path) {
+        match looked.unwrap_or_else(|| std::fs::metadata(path)) {
             Ok(meta) if meta.is_dir() => bail!("is a directory"),
             Ok(meta) if meta.file_type().is_fifo() || meta.file_type().is_char_device() => {
                 return Ok(stdin::open_path(path.to_path_buf(), opts));
@@ -103,36 +111,31 @@ fn spawn(path: &Path, opts: &SourceOptions, watch: &DirWatch, first: First) -> S
     if let First::Device = first {
         return stdin::open_path(path.to_path_buf(), opts);
     }
-    let path = path.to_path_buf();
-    let opts = opts.clone();
-    let watch = watch.clone();
+    // One box for what only starting needs: the task holds it (not its parts) until then.
+    let begin = Box::new(Begin {
+        path: path.to_path_buf(),
+        opts: opts.clone(),
+        watch: watch.clone(),
+        first,
+    });
     let stream = SourceStream::spawn(move |emit| async move {
-        let sub = opts.follow.then(|| watch.subscribe(&path));
-        let glob = opts.glob_ended.clone().map(|glob| (glob, path.clone()));
-        let mut follower = Follower {
-            path,
-            limits: opts.lines.clone(),
-            end_when_gone: opts.end_when_gone,
-            gone: false,
-            emit,
-            cur: None,
-            next: VecDeque::new(),
-            sub,
-            missing_noted: false,
-            open_error: None,
-            poll_noted: None,
-            starved: None,
-            initial: None,
-        };
-        let _ = follower.run(first, &opts).await;
-        // The source's end comes first (its events go with the follower), then the glob looks
-        // at the name again: a file made again there is a new source.
-        drop(follower);
-        if let Some((glob, path)) = glob {
-            glob.ended(path);
+        // Boxed: what starting takes (the options, the history, the first open) is freed once
+        // the file is followed, and a file waiting for its next change then holds only the
+        // follow loop's small state (ten thousand files wait).
+        if let Some(mut follower) = Box::pin(Follower::begin(begin, emit)).await {
+            let _ = follower.follow().await;
+            follower.end();
         }
     });
     stream.with_catch_up()
+}
+
+/// What a file's source starts from.
+struct Begin {
+    path: PathBuf,
+    opts: SourceOptions,
+    watch: DirWatch,
+    first: First,
 }
 
 /// What opening a file at start found.
@@ -149,60 +152,6 @@ enum First {
     Later,
 }
 
-/// What a file was when it was opened: its (device, inode) and size.
-#[derive(Clone, Copy, Debug)]
-struct Opened {
-    id: (u64, u64),
-    len: u64,
-}
-
-impl Opened {
-    fn of(meta: &std::fs::Metadata) -> Opened {
-        Opened { id: (meta.dev(), meta.ino()), len: meta.len() }
-    }
-}
-
-/// The file currently read.
-struct Current {
-    file: File,
-    id: (u64, u64),
-    pos: u64,
-    lines: Splitter,
-    /// The last bytes read, ending at `pos`: if the file no longer holds them there, it was
-    /// truncated and written again (faster than the size alone can show).
-    seen: Vec<u8>,
-    /// How much there was to read when the file was opened: the first read takes no more room
-    /// than that (ten thousand small files need not each hold a full buffer).
-    first_read: Option<u64>,
-    /// The size of the file when it was opened.
-    size: u64,
-    /// The end of the file is known to be reached: the next read would find nothing.
-    at_end: bool,
-}
-
-/// How many of the last bytes read are checked against the file.
-const SEEN: usize = 16;
-
-impl Current {
-    /// Whether the bytes before `pos` are no longer those read: the file was rewritten.
-    fn rewritten(&self) -> bool {
-        if self.seen.is_empty() {
-            return false;
-        }
-        let mut now = [0u8; SEEN];
-        let now = &mut now[..self.seen.len()];
-        let at = self.pos - self.seen.len() as u64;
-        read_exact_at(&self.file, now, at).is_err() || now != &self.seen[..]
-    }
-
-    /// Remembers the end of what was just read into the splitter (`n` bytes).
-    fn remember(&mut self, n: usize) {
-        self.seen.extend_from_slice(self.lines.last_bytes(n.min(SEEN)));
-        let extra = self.seen.len().saturating_sub(SEEN);
-        self.seen.drain(..extra);
-    }
-}
-
 struct Follower {
     path: PathBuf,
     limits: LineLimits,
@@ -213,33 +162,56 @@ struct Follower {
     emit: Emitter,
     cur: Option<Current>,
     /// Files that appeared at the name after `cur`, already open, in order.
-    next: VecDeque<Current>,
+    next: Vec<Current>,
     /// None with `--no-follow`.
     sub: Option<Subscription>,
     missing_noted: bool,
     /// The last "cannot open" said.
-    open_error: Option<String>,
+    open_error: Option<Box<str>>,
     poll_noted: Option<PollReason>,
     /// Waiting for a descriptor to open the file with.
     starved: Option<Starved>,
+    /// The glob that found this file, told when its source ends.
+    glob: Option<Arc<super::glob::Ended>>,
     /// Where the next open starts reading, when it is the file's first (it could not be
     /// opened at start); later files at the name are read from their first line.
-    initial: Option<Initial>,
-}
-
-impl Drop for Current {
-    fn drop(&mut self) {
-        fds::released();
-    }
+    initial: Option<Box<Initial>>,
 }
 
 impl Follower {
-    async fn run(&mut self, first: First, opts: &SourceOptions) -> Result<(), Detached> {
-        // Boxed: what starting takes is over once the file is followed, and a file waiting
-        // for its next change then holds only the loop's small state (ten thousand files wait).
-        if !Box::pin(self.start(first, opts)).await? {
-            return Ok(());
+    /// The follower of a new source, once it has started: `None` when the source is over
+    /// already.
+    /// Boxed: the task then holds a pointer to it (held inline, it would be there twice, as
+    /// the start's result and as the loop's state).
+    async fn begin(begin: Box<Begin>, emit: Emitter) -> Option<Box<Follower>> {
+        let Begin { path, opts, watch, first } = *begin;
+        let mut follower = Box::new(Follower {
+            sub: opts.follow.then(|| watch.subscribe(&path)),
+            glob: opts.glob_ended.clone(),
+            path,
+            limits: opts.lines.clone(),
+            end_when_gone: opts.end_when_gone,
+            gone: false,
+            emit,
+            cur: None,
+            next: Vec::new(),
+            missing_noted: false,
+            open_error: None,
+            poll_noted: None,
+            starved: None,
+            initial: None,
+        });
+        match follower.start(first, &opts).await {
+            Ok(true) => Some(follower),
+            _ => {
+                follower.end();
+                None
+            }
         }
+    }
+
+    /// Follows the file until the source ends.
+    async fn follow(&mut self) -> Result<(), Detached> {
         let mut caught_up = false;
         loop {
             // Boxed, as is every rarely taken wait.
@@ -250,6 +222,17 @@ impl Follower {
                 Some(sub) if self.starved.is_none() => sub.changed().await,
                 _ => Box::pin(self.wait_for_descriptor()).await,
             }
+        }
+    }
+
+    /// Ends the source: its events go with the follower, then the glob (if it found this
+    /// file) looks at the name again: a file made again there is a new source.
+    fn end(mut self: Box<Self>) {
+        let glob = self.glob.take();
+        let path = std::mem::take(&mut self.path);
+        drop(self);
+        if let Some(glob) = glob {
+            glob.ended(path);
         }
     }
 
@@ -288,7 +271,7 @@ impl Follower {
                 self.track_symlink();
             }
             // Tried again now that its turn has come; it waits if there is still none.
-            First::NoDescriptor => self.initial = Some(opts.initial),
+            First::NoDescriptor => self.initial = Some(Box::new(opts.initial)),
             First::Later | First::Device => {
                 let msg = "not a regular file any more".to_string();
                 self.emit.send(super::SourceEvent::Failed(msg)).await?;
@@ -360,7 +343,7 @@ impl Follower {
             id: opened.id,
             pos,
             lines: self.limits.splitter(),
-            seen: Vec::new(),
+            seen: Seen::default(),
             first_read: Some(opened.len.saturating_sub(pos)),
             size: opened.len,
             at_end: !start.read.is_empty() && pos >= opened.len,
@@ -414,9 +397,9 @@ impl Follower {
             Err(e) => {
                 // Said once, until the file can be opened again.
                 let msg = format!("cannot open: {e}");
-                if self.open_error.as_ref() != Some(&msg) {
+                if self.open_error.as_deref() != Some(msg.as_str()) {
                     self.note(&msg).await?;
-                    self.open_error = Some(msg);
+                    self.open_error = Some(msg.into());
                 }
                 return Ok(None);
             }
@@ -430,7 +413,7 @@ impl Follower {
         self.missing_noted = false;
         self.emit.status.waiting.store(false, Ordering::Relaxed);
         let start = match self.initial.take() {
-            Some(initial) => start_offset(&file, meta.len(), initial).unwrap_or_default(),
+            Some(initial) => start_offset(&file, meta.len(), *initial).unwrap_or_default(),
             None => Start::default(),
         };
         let new = self.current(file, Opened::of(&meta), start);
