@@ -503,19 +503,55 @@ fn an_unreadable_file_is_a_note_and_the_others_go_on() {
     let _ = child.wait();
 }
 
-/// Runs `cmd` as nobody, with every inotify instance nobody may have already taken (and
-/// inherited): mux-tail gets none.
-fn without_inotify(cmd: &mut Command) {
-    cmd.uid(65534).gid(65534);
-    // SAFETY: only system calls between fork and exec (run after the uid is nobody's).
+/// Users no other test runs as, one per test that takes away inotify.
+const UID_A: u32 = 4_000_101;
+const UID_B: u32 = 4_000_102;
+
+/// Runs `cmd` as user `uid` (one no other test runs as: inotify instances are counted per user,
+/// and another test's mux-tail ending would hand one back), with every inotify instance that
+/// user may have already taken (and inherited): mux-tail gets none. The spawn fails, naming the
+/// counts, if fewer could be taken than the system allows a user.
+fn without_inotify(cmd: &mut Command, uid: u32) {
+    let max: u64 = fs::read_to_string("/proc/sys/fs/inotify/max_user_instances")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(128);
+    // Room for every instance and for mux-tail's own descriptors, so that the descriptor limit
+    // is never what stops the taking (set while still root: the hard limit may rise).
+    let room = rustix::process::Rlimit { current: Some(max + 256), maximum: Some(max + 256) };
+    // SAFETY: only system calls between fork and exec.
     unsafe {
-        cmd.pre_exec(|| {
+        cmd.pre_exec(move || {
+            let _ = rustix::process::setrlimit(rustix::process::Resource::Nofile, room);
+            let id = become_user(uid)?;
+            let mut taken = 0;
             while let Ok(fd) = rustix::fs::inotify::init(rustix::fs::inotify::CreateFlags::empty())
             {
                 std::mem::forget(fd);
+                taken += 1;
+            }
+            if taken < max {
+                return Err(std::io::Error::other(format!(
+                    "took {taken} of {max} inotify instances as uid {id}"
+                )));
             }
             Ok(())
         });
+    }
+}
+
+/// Becomes `uid` (group too) in a child about to exec.
+fn become_user(uid: u32) -> std::io::Result<u32> {
+    // SAFETY: plain system calls on the forked child's own credentials.
+    let ok = unsafe {
+        libc::setgroups(0, std::ptr::null()) == 0
+            && libc::setgid(uid) == 0
+            && libc::setuid(uid) == 0
+    };
+    if ok {
+        Ok(uid)
+    } else {
+        Err(std::io::Error::last_os_error())
     }
 }
 
@@ -531,7 +567,7 @@ fn without_inotify_files_are_polled_with_a_note() {
     fs::set_permissions(env.path("a.log"), fs::Permissions::from_mode(0o666)).unwrap();
     let mut cmd = env.clean_command(bin());
     cmd.arg("a.log").stdout(Stdio::piped()).stderr(Stdio::piped());
-    without_inotify(&mut cmd);
+    without_inotify(&mut cmd, UID_A);
     let mut child = cmd.spawn().unwrap();
     let stdout = Collected::from_pipe(child.stdout.take().unwrap());
     let stderr = Collected::from_pipe(child.stderr.take().unwrap());
@@ -558,7 +594,7 @@ fn without_inotify_a_recursive_glob_is_polled_with_a_note_and_finds_new_director
     fs::set_permissions(env.path("r"), fs::Permissions::from_mode(0o777)).unwrap();
     let mut cmd = env.clean_command(bin());
     cmd.arg("r/**/*.log").stdout(Stdio::piped()).stderr(Stdio::piped());
-    without_inotify(&mut cmd);
+    without_inotify(&mut cmd, UID_B);
     let mut child = cmd.spawn().unwrap();
     let stdout = Collected::from_pipe(child.stdout.take().unwrap());
     let stderr = Collected::from_pipe(child.stderr.take().unwrap());
