@@ -219,7 +219,7 @@ def repeat(names, once, data):
         # Each round starts with another tool: the first run after the workload is made pays
         # for memory the machine had not touched yet (seen here: 2-3x the CPU), and the median
         # leaves that one run out.
-        for name in names[rep % len(names):] + names[:rep % len(names)]:
+        for name in in_turn(names, rep):
             rate, res, cpu = once(name, rep == 0)
             results[name]["rates"].append(rate)
             if rate:
@@ -233,6 +233,12 @@ def repeat(names, once, data):
         # CPU seconds per line (all of the tool's processes and threads), median of the runs.
         r["cpu_line"] = statistics.median(r["cpus"]) if r["cpus"] else None
     return results
+
+
+def in_turn(items, rep):
+    """`items` rotated so that round `rep` starts with another one."""
+    k = rep % len(items)
+    return items[k:] + items[:k]
 
 
 def median_rate(rates):
@@ -605,7 +611,7 @@ def history(work, lines):
     runs = {name: ([], []) for name, _ in tools}
     # The tools take turns, so that the machine's moods fall on both.
     for rep in range(5):
-        for name, cmd in tools[rep % 2:] + tools[:rep % 2]:
+        for name, cmd in in_turn(tools, rep):
             walls, cpus = runs[name]
             timing = os.path.join(d, "time")
             start = time.monotonic()
