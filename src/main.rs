@@ -12,6 +12,7 @@ use mux_tail::config::{Config, ConfigError, Environment};
 use mux_tail::{app, cli, messages};
 
 fn main() -> ExitCode {
+    keep_freed_memory();
     let args = cli::Args::parse_from(cli::normalize(std::env::args_os()));
     match run(args) {
         Ok(code) => code,
@@ -20,6 +21,21 @@ fn main() -> ExitCode {
             messages::error(&format!("{err:#}"));
             ExitCode::from(1)
         }
+    }
+}
+
+/// Read buffers (up to 256 KiB each) are freed by the writer thread as soon as their lines are
+/// out, and the next read takes a new one. glibc's defaults hand such memory back to the system
+/// at once, and the next read then pays for fresh, zeroed pages: a fifth of the reading thread's
+/// time when one busy file is followed. Below 1 MiB, allocations come from the heap, and up to
+/// 8 MiB free at its top stay there for the next ones (a busy source has up to about 3.5 MiB of
+/// buffers on their way: its channel, the mux, the writer's queue).
+fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets allocator parameters; it is called before any other thread runs.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 8 << 20);
     }
 }
 
