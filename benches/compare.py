@@ -80,6 +80,20 @@ def stats(pids):
     return cpu, switches, rss
 
 
+def cpu_time(pids):
+    """CPU seconds the processes' threads have run, to the nanosecond (the scheduler's own
+    count; /proc/PID/stat counts in ticks of 10 ms)."""
+    total = 0
+    for pid in pids:
+        try:
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                    total += int(f.read().split()[0])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / 1e9
+
+
 def stop(proc):
     try:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -177,6 +191,74 @@ def follow(work, nfiles, count):
         tagged = name != "tail -F"
         tags = {key: (b"[f%d.log] " % i if tagged else b"") for i, key in enumerate(keys)}
         return follow_once(work, tools[name], nfiles, keys, tags, data, count, check_lines)
+
+    return repeat(list(tools), once, data)
+
+
+def follow_pipe(work, nfiles, count):
+    """As `follow`, into a pipe (as `mux-tail … | grep` runs): CPU per line of the tool, with a
+    reader that only counts. A file on tmpfs as the output makes the kernel allocate a page for
+    every 4 KiB written, for each tool alike; a pipe leaves the tools' own work to compare."""
+    keys = [b"f%d" % i for i in range(nfiles)]
+    data = []
+    for i, key in enumerate(keys):
+        path = os.path.join(work, f"data{i}")
+        make_lines(path, key, count)
+        data.append(path)
+    tools = {
+        "mux-tail": lambda files: [BIN, "--keys=never", "-n", "0", *files],
+        "tail -F": lambda files: ["tail", "-q", "-n", "0", "-F", *files],
+    }
+
+    def once(name, _check_lines):
+        tag = (lambda i: b"[f%d.log] " % i) if name == "mux-tail" else (lambda i: b"")
+        d = tempfile.mkdtemp(dir=work)
+        files = [f"f{i}.log" for i in range(nfiles)]
+        for f in files:
+            open(os.path.join(d, f), "w").close()
+        proc = spawn(tools[name](files), subprocess.PIPE, cwd=d)
+        got = {"bytes": 0, "seen": bytearray(), "warm": True}
+        lock = threading.Lock()
+
+        def reader():
+            # Into one buffer: a reader that allocates a megabyte for every read falls behind.
+            buf = bytearray(1 << 20)
+            while n := os.readv(proc.stdout.fileno(), [buf]):
+                with lock:
+                    got["bytes"] += n
+                    if got["warm"]:
+                        got["seen"] += buf[:n]
+        t = threading.Thread(target=reader, daemon=True)
+        t.start()
+        paths = [os.path.join(d, f) for f in files]
+        for _ in range(100):
+            for f, key in zip(paths, keys):
+                with open(f, "ab") as w:
+                    w.write(b"%s %s\n" % (key, b"w" * 20))
+            time.sleep(0.1)
+            with lock:
+                if all(b"%s %s" % (k, b"w" * 20) in got["seen"] for k in keys):
+                    break
+        time.sleep(0.3)
+        with lock:
+            got["warm"] = False
+            base = got["bytes"]
+        expected = base + sum(len(tag(i)) + LINE for i in range(nfiles)) * count
+        cpu0 = cpu_time(group_pids(proc))
+        start = time.monotonic()
+        feeders = [subprocess.Popen(["sh", "-c", f"cat {src} >> {dst}"]) for src, dst in zip(data, paths)]
+        end = start + 120
+        while got["bytes"] < expected and time.monotonic() < end:
+            time.sleep(0.002)
+        done = time.monotonic() if got["bytes"] >= expected else None
+        cpu1 = cpu_time(group_pids(proc))
+        for f in feeders:
+            f.wait()
+        stop(proc)
+        t.join()
+        shutil.rmtree(d)
+        rate = count * nfiles / (done - start) if done else None
+        return rate, None, (cpu1 - cpu0) / count / nfiles
 
     return repeat(list(tools), once, data)
 
@@ -285,7 +367,8 @@ def drive(proc, out_path, base, expected, feeders, tags, count, check_lines, kee
     seconds that took (None when not everything came), with `check_lines` the line check of
     what came after `base` (the lines `keep` lets through), and the CPU seconds `proc` (its
     processes and threads) used meanwhile."""
-    cpu0, _, _ = stats(group_pids(proc))
+    pids = group_pids(proc)
+    cpu0 = cpu_time(pids)
     start = time.monotonic()
     running = [subprocess.Popen(argv) for argv in feeders]
     done = wait_size(out_path, expected, 120)
@@ -293,7 +376,10 @@ def drive(proc, out_path, base, expected, feeders, tags, count, check_lines, kee
         r.wait()
     if done is None:
         time.sleep(1)
-    cpu1, _, rss = stats(group_pids(proc))
+    # The tool's threads and processes (a pipeline's sed ones too) as they were at the start: a
+    # process that ended since took its count with it.
+    cpu1 = cpu_time(pids)
+    _, _, rss = stats(group_pids(proc))
     stop(proc)
     res = None
     if check_lines:
@@ -819,7 +905,7 @@ def integrity(res):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="smaller workloads (a smoke test)")
-    p.add_argument("--only", default="", help="comma-separated: follow,multiline,level,stamps,since,tcp,latency,idle,slow,files,glob,idleconns,clients,history,burst,unfinished,fds")
+    p.add_argument("--only", default="", help="comma-separated: follow,pipe,multiline,level,stamps,since,tcp,latency,idle,slow,files,glob,idleconns,clients,history,burst,unfinished,fds")
     p.add_argument("--no-build", action="store_true", help="use target/release/mux-tail as it is")
     args = p.parse_args()
     only = set(filter(None, args.only.split(",")))
@@ -845,6 +931,16 @@ def main():
                              f"{ratio(m['rate'], t['rate'])} tail -F, {ratio(m['rate'], s['rate'])} tail\\|sed; "
                              f"CPU per line {fmt_cpu(m)} vs tail -F {fmt_cpu(t)}: {ratio(m['cpu_line'], t['cpu_line'])}",
                              "≥ 1.0× tail -F, CPU per line ≤ 1.0×" + (", zero spliced" if nfiles > 1 else "")))
+        if want("follow") or want("pipe"):
+            n = 200_000 if q else 2_000_000
+            for nfiles in (1, 4):
+                r = follow_pipe(work, nfiles, n)
+                m, t = r["mux-tail"], r["tail -F"]
+                rows.append((f"follow into a pipe, {nfiles} file{'s' if nfiles > 1 else ''}, {n:,} lines each",
+                             f"{fmt_rate(m['rate'])}; CPU per line {fmt_cpu(m)}",
+                             f"tail -F: {fmt_rate(t['rate'])}; CPU per line {fmt_cpu(t)}",
+                             f"CPU per line {ratio(m['cpu_line'], t['cpu_line'])} tail -F",
+                             "CPU per line ≤ 1.0×"))
         # mux-tail with an option against plain mux-tail, on the 1-file benchmark.
         for key, run, name, title in [
             ("multiline", multiline, "mux-tail --multiline java", "--multiline java"),
