@@ -172,14 +172,34 @@ def check(data, tags, count, width):
 # Workloads
 
 
-def follow(work, nfiles, count):
-    """Files appended as fast as possible; lines/s until every line is out."""
+def follow_data(work, nfiles, count):
+    """The keys of `nfiles` files and the paths of `count` generated lines for each."""
     keys = [b"f%d" % i for i in range(nfiles)]
     data = []
     for i, key in enumerate(keys):
         path = os.path.join(work, f"data{i}")
         make_lines(path, key, count)
         data.append(path)
+    return keys, data
+
+
+def warm_up(files, keys, seen):
+    """Appends a warm-up line to every file until `seen()` (the output so far) holds each one:
+    the tool follows them all."""
+    for _ in range(100):
+        for f, key in zip(files, keys):
+            with open(f, "ab") as w:
+                w.write(b"%s %s\n" % (key, b"w" * 20))
+        time.sleep(0.1)
+        out = seen()
+        if all(b"%s %s" % (k, b"w" * 20) in out for k in keys):
+            break
+    time.sleep(0.3)
+
+
+def follow(work, nfiles, count):
+    """Files appended as fast as possible; lines/s until every line is out."""
+    keys, data = follow_data(work, nfiles, count)
     tools = {
         "mux-tail": lambda files: [BIN, "--keys=never", "-n", "0", *files],
         "tail -F": lambda files: ["tail", "-q", "-n", "0", "-F", *files],
@@ -199,12 +219,7 @@ def follow_pipe(work, nfiles, count):
     """As `follow`, into a pipe (as `mux-tail … | grep` runs): CPU per line of the tool, with a
     reader that only counts. A file on tmpfs as the output makes the kernel allocate a page for
     every 4 KiB written, for each tool alike; a pipe leaves the tools' own work to compare."""
-    keys = [b"f%d" % i for i in range(nfiles)]
-    data = []
-    for i, key in enumerate(keys):
-        path = os.path.join(work, f"data{i}")
-        make_lines(path, key, count)
-        data.append(path)
+    keys, data = follow_data(work, nfiles, count)
     tools = {
         "mux-tail": lambda files: [BIN, "--keys=never", "-n", "0", *files],
         "tail -F": lambda files: ["tail", "-q", "-n", "0", "-F", *files],
@@ -231,15 +246,10 @@ def follow_pipe(work, nfiles, count):
         t = threading.Thread(target=reader, daemon=True)
         t.start()
         paths = [os.path.join(d, f) for f in files]
-        for _ in range(100):
-            for f, key in zip(paths, keys):
-                with open(f, "ab") as w:
-                    w.write(b"%s %s\n" % (key, b"w" * 20))
-            time.sleep(0.1)
+        def seen():
             with lock:
-                if all(b"%s %s" % (k, b"w" * 20) in got["seen"] for k in keys):
-                    break
-        time.sleep(0.3)
+                return bytes(got["seen"])
+        warm_up(paths, keys, seen)
         with lock:
             got["warm"] = False
             base = got["bytes"]
@@ -340,17 +350,10 @@ def follow_once(work, argv, nfiles, keys, tags, data, count, check_lines):
         cmd = argv(files)
         proc = spawn(cmd, out, shell=isinstance(cmd, str), cwd=d)
     files = [os.path.join(d, f) for f in files]
-    # Ready when a warm-up line from every file is out.
-    for _ in range(100):
-        for f, key in zip(files, keys):
-            with open(f, "ab") as w:
-                w.write(b"%s %s\n" % (key, b"w" * 20))
-        time.sleep(0.1)
+    def seen():
         with open(out_path, "rb") as o:
-            seen = o.read()
-        if all(b"%s %s" % (k, b"w" * 20) in seen for k in keys):
-            break
-    time.sleep(0.3)
+            return o.read()
+    warm_up(files, keys, seen)
     base = os.path.getsize(out_path)
     expected = base + sum(len(tags[k]) + LINE for k in keys) * count
     writers = [["sh", "-c", f"cat {src} >> {dst}"] for src, dst in zip(data, files)]
