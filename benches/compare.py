@@ -923,23 +923,22 @@ def main():
     rows = []
     work = tempfile.mkdtemp(prefix="mux-tail-bench-", dir="/dev/shm")
     try:
-        if want("follow"):
-            n = 200_000 if q else 2_000_000
-            for nfiles in (1, 4):
-                r = follow(work, nfiles, n)
-                m, t, s = r["mux-tail"], r["tail -F"], r["tail -F | sed"]
-                rows.append((f"follow, {nfiles} file{'s' if nfiles > 1 else ''}, {n:,} lines each",
-                             f"{fmt_rate(m['rate'])}; {integrity(m)}",
-                             f"tail -F: {fmt_rate(t['rate'])}; {integrity(t)}<br>tail\\|sed: {fmt_rate(s['rate'])}; {integrity(s)}",
-                             f"{ratio(m['rate'], t['rate'])} tail -F, {ratio(m['rate'], s['rate'])} tail\\|sed; "
-                             f"CPU per line {fmt_cpu(m)} vs tail -F {fmt_cpu(t)}: {ratio(m['cpu_line'], t['cpu_line'])}",
-                             "≥ 1.0× tail -F, CPU per line ≤ 1.0×" + (", zero spliced" if nfiles > 1 else "")))
         if want("follow") or want("pipe"):
             n = 200_000 if q else 2_000_000
             for nfiles in (1, 4):
+                files = f"{nfiles} file{'s' if nfiles > 1 else ''}, {n:,} lines each"
+                if want("follow"):
+                    r = follow(work, nfiles, n)
+                    m, t, s = r["mux-tail"], r["tail -F"], r["tail -F | sed"]
+                    rows.append((f"follow, {files}",
+                                 f"{fmt_rate(m['rate'])}; {integrity(m)}",
+                                 f"tail -F: {fmt_rate(t['rate'])}; {integrity(t)}<br>tail\\|sed: {fmt_rate(s['rate'])}; {integrity(s)}",
+                                 f"{ratio(m['rate'], t['rate'])} tail -F, {ratio(m['rate'], s['rate'])} tail\\|sed; "
+                                 f"CPU per line {fmt_cpu(m)} vs tail -F {fmt_cpu(t)}: {ratio(m['cpu_line'], t['cpu_line'])}",
+                                 "≥ 1.0× tail -F, CPU per line ≤ 1.0×" + (", zero spliced" if nfiles > 1 else "")))
                 r = follow_pipe(work, nfiles, n)
                 m, t = r["mux-tail"], r["tail -F"]
-                rows.append((f"follow into a pipe, {nfiles} file{'s' if nfiles > 1 else ''}, {n:,} lines each",
+                rows.append((f"follow into a pipe, {files}",
                              f"{fmt_rate(m['rate'])}; CPU per line {fmt_cpu(m)}",
                              f"tail -F: {fmt_rate(t['rate'])}; CPU per line {fmt_cpu(t)}",
                              f"CPU per line {ratio(m['cpu_line'], t['cpu_line'])} tail -F",
