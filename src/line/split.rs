@@ -184,11 +184,14 @@ impl Splitter {
         let data = &self.buf[..];
         let max = self.max as usize;
         let pos = self.scanned as usize;
-        // Room for lines of a hundred bytes or so: most batches never grow their list.
-        let mut lines = Vec::with_capacity((data.len() - pos) / 96 + 1);
+        let mut lines = Vec::new();
         let mut start = 0;
         each_newline(&data[pos..], |i| {
             let nl = pos + i;
+            if lines.capacity() == 0 {
+                // Room for lines of a hundred bytes or so: most batches never grow their list.
+                lines.reserve((data.len() - nl) / 96 + 2);
+            }
             let end = if nl > start && data[nl - 1] == b'\r' { nl - 1 } else { nl };
             push_pieces(&mut lines, start, end, max);
             start = nl + 1;
