@@ -172,6 +172,13 @@ def check(data, tags, count, width):
 # Workloads
 
 
+# mux-tail and tail -F following the files they are given from their ends.
+FOLLOWERS = {
+    "mux-tail": lambda files: [BIN, "--keys=never", "-n", "0", *files],
+    "tail -F": lambda files: ["tail", "-q", "-n", "0", "-F", *files],
+}
+
+
 def follow_data(work, nfiles, count):
     """The keys of `nfiles` files and the paths of `count` generated lines for each."""
     keys = [b"f%d" % i for i in range(nfiles)]
@@ -201,8 +208,7 @@ def follow(work, nfiles, count):
     """Files appended as fast as possible; lines/s until every line is out."""
     keys, data = follow_data(work, nfiles, count)
     tools = {
-        "mux-tail": lambda files: [BIN, "--keys=never", "-n", "0", *files],
-        "tail -F": lambda files: ["tail", "-q", "-n", "0", "-F", *files],
+        **FOLLOWERS,
         # Line-buffered output (as a user watching it needs), normal reads.
         "tail -F | sed": lambda files: " & ".join(
             f"tail -n 0 -F {f} | stdbuf -oL sed 's|^|[{f}] |'" for f in files) + " & wait",
@@ -220,10 +226,7 @@ def follow_pipe(work, nfiles, count):
     reader that only counts. A file on tmpfs as the output makes the kernel allocate a page for
     every 4 KiB written, for each tool alike; a pipe leaves the tools' own work to compare."""
     keys, data = follow_data(work, nfiles, count)
-    tools = {
-        "mux-tail": lambda files: [BIN, "--keys=never", "-n", "0", *files],
-        "tail -F": lambda files: ["tail", "-q", "-n", "0", "-F", *files],
-    }
+    tools = FOLLOWERS
 
     def once(name, _check_lines):
         tag = (lambda i: b"[f%d.log] " % i) if name == "mux-tail" else (lambda i: b"")
