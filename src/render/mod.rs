@@ -9,7 +9,7 @@
 
 use regex::bytes::Regex;
 
-use crate::line::{Arrival, Stream};
+use crate::line::{Arrival, Batch, Stream};
 use crate::parse::{self, Level};
 
 mod json;
@@ -186,14 +186,7 @@ impl Renderer {
                 let time = timestamps.then(|| rfc3339(lines.time));
                 let plain = !self.style.terminal && !self.style.color && self.highlight.is_none();
                 if time.is_none() && plain {
-                    // The hot path: prefix, bytes, newline.
-                    let prefix = &source.prefix;
-                    out.reserve(batch.content_bytes() + batch.len() * (prefix.len() + 1));
-                    for line in batch.iter() {
-                        out.extend_from_slice(prefix);
-                        out.extend_from_slice(line);
-                        out.push(b'\n');
-                    }
+                    plain_lines(&source.prefix, batch, out);
                     return;
                 }
                 // On a terminal a command's stderr lines are marked.
@@ -336,6 +329,32 @@ impl Renderer {
 }
 
 /// `[label] ` padded to `width` cells, coloured if asked.
+/// The hot path: each line as its prefix, its bytes and a newline.
+///
+/// Two copies a line: a prefix of up to 16 bytes goes as one fixed-size store (and the length
+/// set back), and a line goes together with the `\n` that follows it in the buffer.
+fn plain_lines(prefix: &[u8], batch: &Batch, out: &mut Vec<u8>) {
+    out.reserve(batch.content_bytes() + batch.len() * (prefix.len() + 1));
+    let mut pad = [0u8; 16];
+    let short = prefix.len() <= pad.len();
+    if short {
+        pad[..prefix.len()].copy_from_slice(prefix);
+    }
+    for line in batch.iter_ended() {
+        if short {
+            let len = out.len() + prefix.len();
+            out.extend_from_slice(&pad);
+            out.truncate(len);
+        } else {
+            out.extend_from_slice(prefix);
+        }
+        out.extend_from_slice(line);
+        if line.last() != Some(&b'\n') {
+            out.push(b'\n');
+        }
+    }
+}
+
 fn prefix(label: &str, colour: u8, width: usize, color: bool) -> Vec<u8> {
     let mut p = Vec::with_capacity(label.len() + width + 12);
     if color {
@@ -356,7 +375,6 @@ fn prefix(label: &str, colour: u8, width: usize, color: bool) -> Vec<u8> {
 mod tests {
     use super::json::base64_into;
     use super::*;
-    use crate::line::Batch;
     use std::time::Duration;
     use std::time::SystemTime;
 
@@ -390,6 +408,29 @@ mod tests {
     fn piped_output_is_label_and_raw_bytes() {
         let out = render(PIPE, &["a", "long-label"], 0, &[b"x\x1b[31m\xff\x00", b""]);
         assert_eq!(out, b"[a] x\x1b[31m\xff\x00\n[a] \n");
+    }
+
+    #[test]
+    fn piped_lines_as_split_keep_their_bytes_whatever_the_endings() {
+        // `\r\n`, an empty line, a line cut into pieces and an unended last line, under a
+        // short prefix (one fixed-size store) and a long one (over 16 bytes).
+        let mut split = crate::line::Splitter::new(4);
+        split.push(b"crlf\r\n\nabcdefghij\nend");
+        let batches = [split.take_batch().unwrap(), split.finish().unwrap()];
+        for label in ["a", "a-label-of-twenty-chars"] {
+            let mut r = Renderer::new(PIPE, PLAIN, None);
+            r.add_source(0, label, "spec");
+            let mut out = Vec::new();
+            for batch in &batches {
+                let arrival =
+                    Arrival { batch: batch.clone(), peer: None, time: at(0, 0), stream: None };
+                r.render(0, &arrival, &mut out);
+            }
+            let p = format!("[{label}] ");
+            let want =
+                ["crlf", "", "abcd", "efgh", "ij", "end"].map(|l| format!("{p}{l}\n")).concat();
+            assert_eq!(String::from_utf8(out).unwrap(), want);
+        }
     }
 
     #[test]
