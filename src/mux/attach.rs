@@ -153,7 +153,15 @@ impl Mux {
             _ => {}
         }
         let followed = match &spec.kind {
-            SourceKind::File(path) => self.table.same_file(&FileKey::of(path)),
+            SourceKind::File(path) => match FileKey::of(path) {
+                // What the name is now: after a rotation, the file a source follows by this
+                // name reads it, though it started with another.
+                FileKey::Inode(dev, ino) => self
+                    .table
+                    .same_file(&FileKey::Inode(dev, ino))
+                    .or_else(|| self.table.reading((dev, ino))),
+                key => self.table.same_file(&key),
+            },
             // Port 0 is a new port each time.
             SourceKind::Tcp(addr) | SourceKind::Tls(addr) | SourceKind::Udp(addr)
                 if addr.port == 0 =>

@@ -246,6 +246,15 @@ impl Table {
         self.files.get(key).copied().filter(|&id| self.rows[id].state == State::Following)
     }
 
+    /// The file source reading the file `id` (device, inode) now: after a rotation, the file
+    /// that took the name it follows. A scan of all rows: for what a user attaches, not for
+    /// what a glob finds.
+    pub fn reading(&self, id: (u64, u64)) -> Option<SourceId> {
+        self.rows()
+            .find(|(_, r)| r.state == State::Following && r.status.file() == Some(id))
+            .map(|(id, _)| id)
+    }
+
     /// True the first time it is asked about `key` (so that a file named twice is noted once).
     pub fn first_note(&mut self, key: &FileKey) -> bool {
         self.noted.insert(key.clone())

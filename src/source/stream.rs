@@ -9,7 +9,7 @@
 
 use std::path::PathBuf;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -64,6 +64,17 @@ pub struct SourceStatus {
     pub refused: AtomicU64,
     /// Times a command was started again (`--restart`).
     pub restarts: AtomicU64,
+    /// The (device, inode) of the file a file source reads now (0, 0 before it opened one):
+    /// after a rotation, no longer the one it started with.
+    pub file: [AtomicU64; 2],
+}
+
+impl SourceStatus {
+    /// The (device, inode) of the file read now, once one was opened.
+    pub fn file(&self) -> Option<(u64, u64)> {
+        let id = (self.file[0].load(Ordering::Relaxed), self.file[1].load(Ordering::Relaxed));
+        (id != (0, 0)).then_some(id)
+    }
 }
 
 /// The sending half a producer uses; every send waits while the mux is behind.

@@ -476,6 +476,18 @@ fn attaching_stdin_from_its_own_terminal_or_a_file_twice_is_refused() {
     pty.send(format!("atcp:127.0.0.1:{port}\r").as_bytes());
     let refusal = format!("cannot attach tcp:127.0.0.1:{port}: already followed as [2] net");
     pty.screen.wait_for("a refusal", |b| contains(b, refusal.as_bytes()));
+    // After a rotation the name is another file, which [1] follows now: still refused.
+    std::fs::rename(env.path("a.log"), env.path("a.log.1")).unwrap();
+    env.write("a.log", "a2\n");
+    pty.screen.wait_for("the new file", |b| contains(b, b" a2\r\n"));
+    let refusals = |b: &[u8]| {
+        String::from_utf8_lossy(b)
+            .matches("cannot attach a.log: already followed as [1] a.log")
+            .count()
+    };
+    let before = refusals(&pty.screen.bytes());
+    pty.send(b"aa.log\r");
+    pty.screen.wait_for("a refusal", |b| refusals(b) > before);
     pty.send(b"q");
     assert_eq!(crate::util::wait_child(&mut child).code(), Some(0));
 }

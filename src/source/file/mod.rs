@@ -337,6 +337,9 @@ impl Follower {
 
     /// The file to read, from `start` (its bytes already read go first).
     fn current(&self, file: File, opened: Opened, start: Start) -> Current {
+        let [dev, ino] = &self.emit.status.file;
+        dev.store(opened.id.0, Ordering::Relaxed);
+        ino.store(opened.id.1, Ordering::Relaxed);
         let pos = start.pos + start.read.len() as u64;
         let mut cur = Current {
             file,
