@@ -45,8 +45,9 @@ pub enum Out {
     Prompt(Option<String>),
     /// A line for the terminal itself (not stdout, not stderr), when stdout is not it.
     Terminal(String),
-    /// New text for the status line.
-    Status(String),
+    /// New text for the status line; `true` while it is a prompt being typed (its end, where
+    /// the typing is, stays in view on a narrow terminal).
+    Status(String, bool),
     /// The terminal changed size: lay the status line out again.
     Resize,
     /// Remove the status line (the program is about to stop) and say when done.
@@ -110,7 +111,8 @@ pub fn start(renderer: Renderer, status_line: bool, tty: Option<File>) -> io::Re
     }
     std::thread::Builder::new().name("mux-tail writer".into()).spawn(move || {
         let status = status_line.then(StatusLine::default);
-        let writer = Writer { renderer, status, tty, buf: Vec::new(), framed: Vec::new() };
+        let (buf, framed, prompt) = Default::default();
+        let writer = Writer { renderer, status, tty, prompt, buf, framed };
         let end = match write_loop(rx, writer, stdout) {
             Ok(()) => OutputEnd::Finished,
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => OutputEnd::Closed,
@@ -127,6 +129,8 @@ struct Writer {
     status: Option<StatusLine>,
     /// The terminal for prompts, when stdout is not it.
     tty: Option<File>,
+    /// The prompt drawn there now (the cursor after it), which a message must not run into.
+    prompt: Option<String>,
     /// Rendered output not yet written.
     buf: Vec<u8>,
     /// The same, framed by the status line.
@@ -191,6 +195,21 @@ impl Writer {
         Ok(())
     }
 
+    /// Writes a message of mux-tail's own with `write`: a prompt on the terminal is taken off
+    /// its row first and drawn again after the message, so that the two never share a row.
+    fn around_prompt(
+        &mut self,
+        out: &mut File,
+        write: impl FnOnce(&mut Self, &mut File) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let Some(prompt) = self.prompt.take() else { return write(self, out) };
+        self.write_terminal("\r\x1b[K", out)?;
+        let written = write(self, out);
+        self.write_terminal(&prompt, out)?;
+        self.prompt = Some(prompt);
+        written
+    }
+
     fn handle(&mut self, msg: Out, out: &mut File) -> io::Result<()> {
         let buf = &mut self.buf;
         match msg {
@@ -221,20 +240,23 @@ impl Writer {
                     text.push_str(&line);
                     text.push('\n');
                 }
-                // Writing to stderr never fails the program.
-                let _ = io::stderr().lock().write_all(text.as_bytes());
+                self.around_prompt(out, |_, _| {
+                    // Writing to stderr never fails the program.
+                    let _ = io::stderr().lock().write_all(text.as_bytes());
+                    Ok(())
+                })?;
             }
             Out::Prompt(prompt) => {
-                let text = match prompt {
-                    Some(p) => format!("\r\x1b[Kmux-tail: {p}"),
-                    None => "\r\x1b[K".to_string(),
-                };
+                self.prompt = prompt.map(|p| format!("mux-tail: {p}"));
+                let text = format!("\r\x1b[K{}", self.prompt.as_deref().unwrap_or(""));
                 self.write_terminal(&text, out)?;
             }
-            Out::Terminal(line) => self.write_terminal(&format!("mux-tail: {line}\n"), out)?,
-            Out::Status(text) => {
+            Out::Terminal(line) => self.around_prompt(out, |w, out| {
+                w.write_terminal(&format!("mux-tail: {line}\n"), out)
+            })?,
+            Out::Status(text, typing) => {
                 if let Some(status) = &mut self.status {
-                    status.set_text(text);
+                    status.set_text(text, typing);
                 }
             }
             // The size is read when the output is written (see `StatusLine::frame`): this only
@@ -273,6 +295,8 @@ impl Writer {
 struct StatusLine {
     cols: u16,
     text: String,
+    /// The text is a prompt being typed.
+    typing: bool,
     shown: bool,
     /// The text on screen is not the current text.
     changed: bool,
@@ -313,7 +337,11 @@ impl StatusLine {
         }
         out.extend_from_slice(ERASE);
         out.extend_from_slice(lines);
-        let text = crate::render::fit(&self.text, usize::from(self.cols.saturating_sub(1)));
+        let cells = usize::from(self.cols.saturating_sub(1));
+        let text = match self.typing {
+            true => crate::render::fit_end(&self.text, cells),
+            false => crate::render::fit(&self.text, cells),
+        };
         // Drawn without autowrap: should the terminal already be narrower than we know (it
         // tells late), the text is clipped at its edge instead of wrapping onto rows that the
         // next erase, from the cursor's row down, would not reach.
@@ -321,9 +349,10 @@ impl StatusLine {
         self.changed = false;
     }
 
-    fn set_text(&mut self, text: String) {
-        if text != self.text {
+    fn set_text(&mut self, text: String, typing: bool) {
+        if text != self.text || typing != self.typing {
             self.text = text;
+            self.typing = typing;
             self.changed = true;
         }
     }

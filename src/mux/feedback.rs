@@ -116,11 +116,11 @@ impl Feedback {
         if !matches!(self.mode, Mode::StatusLine { .. }) {
             return;
         }
-        let text = match &self.prompt {
-            Some(prompt) => prompt.clone(),
-            None => self.status_text(view),
+        let (text, typing) = match &self.prompt {
+            Some(prompt) => (prompt.clone(), true),
+            None => (self.status_text(view), false),
         };
-        out.push_back(Out::Status(text));
+        out.push_back(Out::Status(text, typing));
     }
 
     fn status_text(&self, view: &StatusView<'_>) -> String {
@@ -166,7 +166,7 @@ mod tests {
             texts(&out),
             [
                 r#"Info(["mux-tail: a.log: gone^[[2J"])"#,
-                r#"Status("muted [1] a | PAUSED, 3 lines held | filter /err/ | level >= warn | ? help | ")"#
+                r#"Status("muted [1] a | PAUSED, 3 lines held | filter /err/ | level >= warn | ? help | ", false)"#
             ]
         );
         out.clear();

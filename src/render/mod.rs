@@ -19,7 +19,7 @@ mod text;
 use json::json_line;
 pub use json::rfc3339;
 pub use template::Template;
-pub use text::{elide, escape_into, fit, safe, width};
+pub use text::{elide, escape_into, fit, fit_end, safe, width};
 
 /// How lines are shown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -508,6 +508,9 @@ mod tests {
         assert_eq!(String::from_utf8(out).unwrap(), "[日]   x\n");
         assert_eq!(fit("日本語", 5), "日本…");
         assert_eq!(fit("abc", 3), "abc");
+        assert_eq!(fit_end("attach: /var/log/app.log", 9), "…/app.log");
+        assert_eq!(fit_end("filter: 日本語", 5), "…本語");
+        assert_eq!(fit_end("abc", 3), "abc");
     }
 
     #[test]

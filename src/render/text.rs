@@ -36,6 +36,30 @@ pub fn width(text: &str) -> usize {
     unicode_width::UnicodeWidthStr::width(text)
 }
 
+/// `text` cut to at most `cells` cells on a terminal from its start, beginning with `…` where
+/// it was cut: what is being typed stays in view, however narrow the terminal.
+pub fn fit_end(text: &str, cells: usize) -> String {
+    if width(text) <= cells {
+        return text.to_string();
+    }
+    let mut tail = Vec::new();
+    let mut used = 0;
+    for c in text.chars().rev() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w + 1 > cells {
+            break;
+        }
+        tail.push(c);
+        used += w;
+    }
+    let mut out = String::new();
+    if cells > 0 {
+        out.push('…');
+    }
+    out.extend(tail.into_iter().rev());
+    out
+}
+
 /// `text` cut to at most `cells` cells on a terminal, ending in `…` where it was cut.
 pub fn fit(text: &str, cells: usize) -> String {
     if width(text) <= cells {

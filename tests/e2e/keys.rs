@@ -516,6 +516,32 @@ fn lines_wait_while_a_prompt_is_typed_on_a_piped_terminal() {
 }
 
 #[test]
+fn answers_to_prompts_on_a_piped_terminal_start_a_row_of_their_own() {
+    let env = TestEnv::new();
+    env.write("a.log", "a1\n");
+    env.write("b.log", "b1\n");
+    let pty = Pty::new(120, 40);
+    let mut child = in_pipeline(&env, &pty, "a.log b.log | cat");
+    let t = Screen(&pty);
+    t.wait("[b.log] b1\r\n");
+    // The answer comes while the prompt is still drawn (the prompt closes after the typed
+    // text acts): the prompt's row is cleared first, so the two never share it.
+    for (keys, answer) in [
+        (&b"/b1\r"[..], "mux-tail: showing only lines matching /b1/"),
+        (b"m1", "mux-tail: muted [1] a.log"),
+        (b"d2", "mux-tail: detached [2] b.log"),
+    ] {
+        pty.send(keys);
+        t.wait(answer);
+        let text = t.text();
+        let at = text.rfind(answer).unwrap();
+        assert!(text[..at].ends_with("\r\x1b[K"), "the answer ran into the prompt: {text:?}");
+    }
+    pty.send(b"q");
+    assert_eq!(crate::util::wait_child(&mut child).code(), Some(0));
+}
+
+#[test]
 fn keys_are_left_to_a_pager_reading_the_output() {
     let env = TestEnv::new();
     env.write("a.log", "a1\n");

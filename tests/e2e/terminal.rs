@@ -48,6 +48,11 @@ impl Tmux {
         wait_until(what, || self.screen().iter().any(|r| cond(r)));
     }
 
+    /// Types `text` (literally: no key names).
+    pub fn type_text(&self, text: &str) {
+        self.run(&["send-keys", "-t", "t", "-l", text]);
+    }
+
     pub fn resize(&self, cols: u16, rows: u16) {
         self.run(&["resize-window", "-t", "t", "-x", &cols.to_string(), "-y", &rows.to_string()]);
     }
@@ -94,6 +99,24 @@ fn resizing_the_window_never_loses_a_line() {
         .filter_map(|r| r.strip_prefix("[a.log] ").and_then(|l| l.trim_end().parse().ok()))
         .collect();
     assert_eq!(shown, (1..=n).collect::<Vec<_>>(), "every line, once, in order");
+}
+
+#[test]
+fn what_is_typed_at_a_prompt_stays_in_view_on_a_narrow_terminal() {
+    if !peer("tmux") {
+        return;
+    }
+    let env = TestEnv::new();
+    env.write("a.log", "");
+    let t = Tmux::start(&env, 30, 12, "--color=never -n 0 a.log");
+    t.wait_row("the status line", |r| r.starts_with("? help | [1]"));
+    t.type_text("a/var/log/some/long/path/name.log");
+    // The prompt's own text gives way: the end of the path, where the cursor is, shows.
+    t.wait_row("the typed path's end", |r| {
+        r.starts_with('…') && r.trim_end().ends_with("path/name.log")
+    });
+    t.type_text("\x1b");
+    t.wait_row("the status line again", |r| r.starts_with("? help | [1]"));
 }
 
 #[test]
