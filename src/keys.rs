@@ -276,13 +276,24 @@ impl KeyParser {
     fn finish(&self, kind: Prompt, text: Vec<u8>, out: &mut Vec<Command>) {
         let text = String::from_utf8_lossy(&text).trim().to_string();
         match kind {
-            Prompt::Attach if !text.is_empty() => out.push(Command::Attach(text)),
+            Prompt::Attach if !text.is_empty() => out.push(Command::Attach(unquote(&text))),
             Prompt::Attach => {}
             Prompt::Filter => out.push(Command::Filter(text)),
             Prompt::Detach => out.extend(parse_number(text.as_bytes()).map(Command::Detach)),
             Prompt::Mute => out.extend(parse_number(text.as_bytes()).map(Command::ToggleMute)),
         }
     }
+}
+
+/// A source typed as it would be on a command line, in quotes (`'logs/*.log'`): the quotes go,
+/// as the shell would take them.
+fn unquote(text: &str) -> String {
+    for q in ['\'', '"'] {
+        if let Some(inner) = text.strip_prefix(q).and_then(|t| t.strip_suffix(q)) {
+            return inner.to_string();
+        }
+    }
+    text.to_string()
 }
 
 fn parse_number(digits: &[u8]) -> Option<usize> {
@@ -312,6 +323,15 @@ mod tests {
             Command::ToggleMute(3),
         ];
         assert_eq!(cmds, want);
+    }
+
+    #[test]
+    fn a_source_typed_in_quotes_is_taken_as_the_shell_would() {
+        let attach = |typed: &[u8]| parse(1, &[b"a", typed, b"\r"].concat());
+        assert_eq!(attach(b"'logs/*.log'"), [Command::Attach("logs/*.log".into())]);
+        assert_eq!(attach(b" \"api=a b.log\" "), [Command::Attach("api=a b.log".into())]);
+        assert_eq!(attach(b"it's.log"), [Command::Attach("it's.log".into())]);
+        assert_eq!(attach(b"'"), [Command::Attach("'".into())]);
     }
 
     #[test]

@@ -148,7 +148,7 @@ fn keys(roff: &mut Roff) {
             "Detach source N: its watch, listener and connections are closed. With ten or more \
              sources, a number that could go on waits for another digit or Enter.",
         ),
-        ("a", "Attach: type a SOURCE and Enter; it is followed from now on."),
+        ("a", "Attach: type a SOURCE and Enter (quotes around it are taken off, as a shell would); it is followed from now on."),
         (
             "p, space",
             "Pause or resume output. Held lines are kept (up to 8 MiB), then the sources are held \
