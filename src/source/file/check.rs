@@ -29,7 +29,7 @@ impl Follower {
                 let appeared = self.starved.is_none() && self.initial.is_none();
                 match self.open_name().await? {
                     Some(new) => {
-                        self.cur = Some(new);
+                        self.set_current(Some(new));
                         if appeared {
                             self.note("appeared; following it").await?;
                         }
@@ -76,7 +76,8 @@ impl Follower {
             let deleted = old.nlink() == 0;
             if !self.next.is_empty() && (moved_on || deleted || self.next.len() > MAX_NEXT) {
                 self.end_current(true).await?;
-                self.cur = Some(self.next.remove(0));
+                let next = self.next.remove(0);
+                self.set_current(Some(next));
                 self.track_symlink();
                 self.note("replaced; following the new file").await?;
                 continue;

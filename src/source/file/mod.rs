@@ -267,7 +267,7 @@ impl Follower {
                 // Without --no-follow, a look at the end still comes: what was written before
                 // the watch was set up must be read.
                 cur.at_end &= !follow;
-                self.cur = Some(cur);
+                self.set_current(Some(cur));
                 self.track_symlink();
             }
             // Tried again now that its turn has come; it waits if there is still none.
@@ -310,7 +310,7 @@ impl Follower {
         let Some(sub) = &self.sub else {
             // --no-follow: the current end is the end (just read to).
             self.flush_partial(false).await?;
-            self.cur = None;
+            self.set_current(None);
             return Ok(false);
         };
         let poll = sub.poll_reason();
@@ -335,11 +335,16 @@ impl Follower {
         Ok(true)
     }
 
+    /// Makes `cur` the file read (or none), and says which it is in the live status.
+    fn set_current(&mut self, cur: Option<Current>) {
+        let (dev, ino) = cur.as_ref().map_or((0, 0), |c| c.id);
+        self.emit.status.file[0].store(dev, Ordering::Relaxed);
+        self.emit.status.file[1].store(ino, Ordering::Relaxed);
+        self.cur = cur;
+    }
+
     /// The file to read, from `start` (its bytes already read go first).
     fn current(&self, file: File, opened: Opened, start: Start) -> Current {
-        let [dev, ino] = &self.emit.status.file;
-        dev.store(opened.id.0, Ordering::Relaxed);
-        ino.store(opened.id.1, Ordering::Relaxed);
         let pos = start.pos + start.read.len() as u64;
         let mut cur = Current {
             file,
@@ -430,7 +435,7 @@ impl Follower {
             self.note(format!("read error: {e}")).await?;
         }
         self.flush_partial(more).await?;
-        self.cur = None;
+        self.set_current(None);
         self.set_draining(false);
         Ok(())
     }
