@@ -334,8 +334,10 @@ impl Renderer {
 /// Two copies a line: a prefix of up to 16 bytes goes as one fixed-size store (and the length
 /// set back), and a line goes together with the `\n` that follows it in the buffer.
 fn plain_lines(prefix: &[u8], batch: &Batch, out: &mut Vec<u8>) {
-    out.reserve(batch.content_bytes() + batch.len() * (prefix.len() + 1));
     let mut pad = [0u8; 16];
+    // The last store may reach past the last prefix: room for it too, so that no store grows
+    // the buffer.
+    out.reserve(batch.content_bytes() + batch.len() * (prefix.len() + 1) + pad.len());
     let short = prefix.len() <= pad.len();
     if short {
         pad[..prefix.len()].copy_from_slice(prefix);
