@@ -1040,9 +1040,10 @@ def main():
             n = 500_000 if q else 5_000_000
             r = history(work, n)
             m, t = r["mux-tail"], r["tail"]
+            runs = lambda x: (f"wall {x['wall']:.3f} s (min {x['min']:.3f}, max {x['max']:.3f}), "
+                              f"CPU {x['cpu']:.3f} s (min {x['cpu_min']:.3f}, max {x['cpu_max']:.3f})")
             rows.append((f"history: --no-follow -n +1 of {n:,} lines ({n * LINE // 1_000_000} MB) into a pipe",
-                         f"wall {m['wall']:.3f} s (min {m['min']:.3f}, max {m['max']:.3f}), CPU {m['cpu']:.3f} s (min {m['cpu_min']:.3f}, max {m['cpu_max']:.3f})",
-                         f"tail -n +1: wall {t['wall']:.3f} s (min {t['min']:.3f}, max {t['max']:.3f}), CPU {t['cpu']:.3f} s (min {t['cpu_min']:.3f}, max {t['cpu_max']:.3f})",
+                         runs(m), f"tail -n +1: {runs(t)}",
                          f"{ratio(m['wall'], t['wall'])} wall, {ratio(m['cpu'], t['cpu'])} CPU, max/min {m['max'] / m['min']:.2f} (tail's own {t['max'] / t['min']:.2f})",
                          "≤ 1.0× tail wall, max/min ≤ 1.5, CPU ≤ 1.2×"))
         if want("burst"):
