@@ -5,17 +5,28 @@
 //! slow reader fills the channel, the mux stops taking lines from sources, and sources stop
 //! reading. Writes go straight to file descriptor 1 (no line buffering on the way).
 //!
+//! A few lines at a time skip that hand-off: when the writer has nothing queued and stdout is a
+//! pipe, a socket or a file, the mux renders and writes them itself ([`OutPermit::send`]), so a
+//! line that arrives alone is out one thread wake-up sooner. Into a pipe or socket that write
+//! never waits (`RWF_NOWAIT`): what the reader has no room for yet is left to the writer thread,
+//! so a stalled reader never stops the mux (keys, signals) from going on.
+//!
 //! When stdout is a pipe or socket, a second thread waits in `poll` for the reader to go away, so
 //! that `mux-tail … | head -1` ends at once even while no input arrives (as GNU tail does).
 
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::{self, IoSlice, Write};
 use std::os::fd::AsFd;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::mpsc;
 
 use crate::line::Arrival;
 use crate::render::Renderer;
+
+/// A write that takes what there is room for now.
+const NOWAIT: rustix::io::ReadWriteFlags = rustix::io::ReadWriteFlags::NOWAIT;
 
 /// Bytes collected before a write.
 const WRITE_SIZE: usize = 64 * 1024;
@@ -23,6 +34,9 @@ const WRITE_SIZE: usize = 64 * 1024;
 const PIPE_SIZE: usize = 1 << 20;
 /// Messages the writer's queue holds before the mux waits.
 const QUEUE: usize = 8;
+/// Bytes of lines the mux may render and write itself; more go to the writer thread, which
+/// renders and writes them while the mux reads on.
+const DIRECT_BYTES: usize = 16 * 1024;
 
 /// What the mux sends to the writer.
 #[derive(Debug)]
@@ -56,6 +70,8 @@ pub enum Out {
     Resume,
     /// Several messages at once, in order (one hand-off for many files' first lines).
     Many(Vec<Out>),
+    /// Write what is ready: the rest of what the mux began to write itself.
+    Flush,
 }
 
 impl Out {
@@ -65,6 +81,18 @@ impl Out {
             Out::Lines(_, lines) => lines.batch.data_len(),
             Out::Many(all) => all.iter().map(Out::line_bytes).sum(),
             _ => 0,
+        }
+    }
+
+    /// Whether the message only renders lines for stdout (nothing for stderr or the terminal),
+    /// so that the mux may handle it itself.
+    fn stdout_only(&self) -> bool {
+        match self {
+            Out::Source(..) | Out::Forget(_) | Out::Lines(..) | Out::Count(..) | Out::Info(_) => {
+                true
+            }
+            Out::Many(all) => all.iter().all(Out::stdout_only),
+            _ => false,
         }
     }
 }
@@ -83,7 +111,7 @@ pub enum OutputEnd {
 /// The writer's handle: the queue in, and how the output ended out.
 pub struct Output {
     /// Lines and label updates for the writer.
-    pub tx: mpsc::Sender<Out>,
+    pub tx: OutSender,
     /// Receives how the output ended (from the writer or the pipe watcher).
     pub end: mpsc::UnboundedReceiver<OutputEnd>,
 }
@@ -96,7 +124,12 @@ pub fn start(renderer: Renderer, status_line: bool, tty: Option<File>) -> io::Re
     let stdout = File::from(io::stdout().as_fd().try_clone_to_owned()?);
     let (tx, rx) = mpsc::channel(QUEUE);
     let (end_tx, end) = mpsc::unbounded_channel();
-    if is_pipe_or_socket(&stdout) {
+    let kind = stdout.metadata().map(|m| m.file_type());
+    let piped = kind.as_ref().is_ok_and(|t| {
+        use std::os::unix::fs::FileTypeExt;
+        t.is_fifo() || t.is_socket()
+    });
+    if piped {
         // A pipe of 1 MiB rather than 64 KiB: the reader (grep, less) and mux-tail then take
         // turns a sixteenth as often when lines come fast. Where the system allows less, the
         // pipe stays as it is.
@@ -109,18 +142,139 @@ pub fn start(renderer: Renderer, status_line: bool, tty: Option<File>) -> io::Re
             }
         })?;
     }
+    let direct = match () {
+        _ if status_line => Direct::Never,
+        _ if piped => Direct::NoWait,
+        _ if kind.is_ok_and(|t| t.is_file()) => Direct::Plain,
+        // A terminal can hold a write back (flow control), a device may never take it.
+        _ => Direct::Never,
+    };
+    let status = status_line.then(StatusLine::default);
+    let (buf, framed, prompt) = Default::default();
+    let writer =
+        Writer { renderer, status, tty, prompt, buf, framed, out: stdout, direct, nowait: false };
+    let shared = Arc::new(Shared { writer: Mutex::new(writer), queued: AtomicUsize::new(0) });
+    let theirs = shared.clone();
     std::thread::Builder::new().name("mux-tail writer".into()).spawn(move || {
-        let status = status_line.then(StatusLine::default);
-        let (buf, framed, prompt) = Default::default();
-        let writer = Writer { renderer, status, tty, prompt, buf, framed };
-        let end = match write_loop(rx, writer, stdout) {
+        let end = match write_loop(rx, &theirs) {
             Ok(()) => OutputEnd::Finished,
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => OutputEnd::Closed,
             Err(e) => OutputEnd::Failed(e),
         };
         let _ = end_tx.send(end);
     })?;
-    Ok(Output { tx, end })
+    Ok(Output { tx: OutSender { queue: tx, shared: Some(shared) }, end })
+}
+
+/// Whether, and how, the mux may write stdout itself.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Direct {
+    /// Only the writer thread writes (a terminal, or after a failed write).
+    Never,
+    /// A pipe or socket: a write that takes what there is room for and never waits.
+    NoWait,
+    /// A regular file: a write never waits for a reader.
+    Plain,
+}
+
+/// The writer's state, shared by the writer thread and the mux.
+struct Shared {
+    writer: Mutex<Writer>,
+    /// Messages sent to the writer thread and not yet handled and written: while there are,
+    /// the mux queues too, so that everything comes out in order.
+    queued: AtomicUsize,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Writer> {
+        // A panic on the writer thread ends the program: the state is never looked at after.
+        self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Handles `msg` on the caller's thread when nothing is queued before it and it only
+    /// renders lines for stdout; gives back what must still go to the writer thread: `msg`
+    /// itself, or a [`Out::Flush`] for what stdout had no room for.
+    fn handle_here(&self, msg: Out) -> Option<Out> {
+        if self.queued.load(Ordering::Acquire) != 0
+            || msg.line_bytes() > DIRECT_BYTES
+            || !msg.stdout_only()
+        {
+            return Some(msg);
+        }
+        // Nothing is queued, so the writer thread is not holding the lock (it lets go before
+        // it counts its messages done).
+        let Ok(mut w) = self.writer.try_lock() else { return Some(msg) };
+        if w.direct == Direct::Never {
+            return Some(msg);
+        }
+        w.nowait = true;
+        let written = w.handle(msg).and_then(|()| w.flush());
+        w.nowait = false;
+        if written.is_err() {
+            // The writer thread tries again, and says how the output ended.
+            w.direct = Direct::Never;
+        }
+        (!w.buf.is_empty()).then_some(Out::Flush)
+    }
+}
+
+/// The mux's end of the writer's queue.
+pub struct OutSender {
+    queue: mpsc::Sender<Out>,
+    /// The writer's state, for what the mux handles itself (`None`: everything is queued).
+    shared: Option<Arc<Shared>>,
+}
+
+/// Room in the writer's queue for one message.
+pub struct OutPermit<'a> {
+    permit: mpsc::Permit<'a, Out>,
+    shared: Option<&'a Shared>,
+}
+
+impl OutSender {
+    /// A sender whose every message goes to `queue`.
+    pub fn queue_only(queue: mpsc::Sender<Out>) -> OutSender {
+        OutSender { queue, shared: None }
+    }
+
+    /// Waits for room in the queue.
+    pub async fn reserve(&self) -> Result<OutPermit<'_>, mpsc::error::SendError<()>> {
+        let permit = self.queue.reserve().await?;
+        Ok(OutPermit { permit, shared: self.shared.as_deref() })
+    }
+
+    /// Queues `msg` for the writer thread.
+    pub async fn send(&self, msg: Out) -> Result<(), mpsc::error::SendError<Out>> {
+        match self.queue.reserve().await {
+            Ok(permit) => {
+                OutPermit { permit, shared: self.shared.as_deref() }.queue(msg);
+                Ok(())
+            }
+            Err(_) => Err(mpsc::error::SendError(msg)),
+        }
+    }
+}
+
+impl OutPermit<'_> {
+    /// Hands `msg` on: handled and written at once when the writer thread has nothing before
+    /// it and stdout takes it without waiting, queued otherwise.
+    pub fn send(self, msg: Out) {
+        match self.shared {
+            Some(shared) => {
+                if let Some(rest) = shared.handle_here(msg) {
+                    self.queue(rest);
+                }
+            }
+            None => self.queue(msg),
+        }
+    }
+
+    fn queue(self, msg: Out) {
+        if let Some(shared) = self.shared {
+            shared.queued.fetch_add(1, Ordering::AcqRel);
+        }
+        self.permit.send(msg);
+    }
 }
 
 /// The writer thread's state.
@@ -135,59 +289,92 @@ struct Writer {
     buf: Vec<u8>,
     /// The same, framed by the status line.
     framed: Vec<u8>,
+    /// Stdout.
+    out: File,
+    /// Whether the mux may write it.
+    direct: Direct,
+    /// The mux is writing: write what stdout takes now, leave the rest in `buf`.
+    nowait: bool,
 }
 
-fn write_loop(mut rx: mpsc::Receiver<Out>, mut w: Writer, mut out: File) -> io::Result<()> {
-    w.buf.reserve(2 * WRITE_SIZE);
-    if let Some(status) = &mut w.status {
-        status.setup();
+fn write_loop(mut rx: mpsc::Receiver<Out>, shared: &Shared) -> io::Result<()> {
+    {
+        let mut w = shared.lock();
+        w.buf.reserve(2 * WRITE_SIZE);
+        if let Some(status) = &mut w.status {
+            status.setup();
+        }
+        w.flush()?;
     }
-    w.flush(&mut out)?;
     while let Some(msg) = rx.blocking_recv() {
-        w.handle(msg, &mut out)?;
+        let mut w = shared.lock();
+        let mut handled = 1;
+        w.handle(msg)?;
         while let Ok(msg) = rx.try_recv() {
-            w.handle(msg, &mut out)?;
+            handled += 1;
+            w.handle(msg)?;
             if w.buf.len() >= WRITE_SIZE {
-                w.flush(&mut out)?;
+                w.flush()?;
             }
         }
         // The queue is empty: whatever is ready goes out now.
-        w.flush(&mut out)?;
+        w.flush()?;
+        drop(w);
+        shared.queued.fetch_sub(handled, Ordering::AcqRel);
     }
-    w.flush(&mut out)?;
+    let mut w = shared.lock();
+    w.flush()?;
     if let Some(status) = &mut w.status {
         let mut end = Vec::new();
         status.teardown(&mut end);
-        out.write_all(&end)?;
+        w.out.write_all(&end)?;
     }
     Ok(())
 }
 
 impl Writer {
     /// Writes out what is ready (framed by the status line, if there is one).
-    fn flush(&mut self, out: &mut File) -> io::Result<()> {
+    fn flush(&mut self) -> io::Result<()> {
         match &mut self.status {
             Some(status) => {
                 status.frame(&self.buf, &mut self.framed);
                 self.buf.clear();
                 if !self.framed.is_empty() {
-                    out.write_all(&self.framed)?;
+                    self.out.write_all(&self.framed)?;
                     self.framed.clear();
                 }
             }
-            None if !self.buf.is_empty() => {
-                out.write_all(&self.buf)?;
+            None if self.buf.is_empty() => {}
+            None if self.nowait && self.direct == Direct::NoWait => {
+                let mut done = 0;
+                let ended = loop {
+                    let rest = [IoSlice::new(&self.buf[done..])];
+                    match rustix::io::pwritev2(&self.out, &rest, u64::MAX, NOWAIT) {
+                        Ok(0) => break Ok(()),
+                        Ok(n) => done += n,
+                        Err(rustix::io::Errno::INTR) => {}
+                        Err(rustix::io::Errno::AGAIN) => break Ok(()),
+                        Err(e) => break Err(io::Error::from(e)),
+                    }
+                    if done == self.buf.len() {
+                        break Ok(());
+                    }
+                };
+                self.buf.drain(..done);
+                ended?;
+            }
+            None => {
+                self.out.write_all(&self.buf)?;
                 self.buf.clear();
             }
-            None => {}
         }
         Ok(())
     }
 
     /// Writes `text` on the terminal (when stdout is not it), after what is ready for stdout.
-    fn write_terminal(&mut self, text: &str, out: &mut File) -> io::Result<()> {
+    fn write_terminal(&mut self, text: &str) -> io::Result<()> {
         if self.tty.is_some() {
-            self.flush(out)?;
+            self.flush()?;
             if let Some(mut tty) = self.tty.as_ref() {
                 let _ = tty.write_all(text.as_bytes());
             }
@@ -197,20 +384,16 @@ impl Writer {
 
     /// Writes a message of mux-tail's own with `write`: a prompt on the terminal is taken off
     /// its row first and drawn again after the message, so that the two never share a row.
-    fn around_prompt(
-        &mut self,
-        out: &mut File,
-        write: impl FnOnce(&mut Self, &mut File) -> io::Result<()>,
-    ) -> io::Result<()> {
-        let Some(prompt) = self.prompt.take() else { return write(self, out) };
-        self.write_terminal("\r\x1b[K", out)?;
-        let written = write(self, out);
-        self.write_terminal(&prompt, out)?;
+    fn around_prompt(&mut self, write: impl FnOnce(&mut Self) -> io::Result<()>) -> io::Result<()> {
+        let Some(prompt) = self.prompt.take() else { return write(self) };
+        self.write_terminal("\r\x1b[K")?;
+        let written = write(self);
+        self.write_terminal(&prompt)?;
         self.prompt = Some(prompt);
         written
     }
 
-    fn handle(&mut self, msg: Out, out: &mut File) -> io::Result<()> {
+    fn handle(&mut self, msg: Out) -> io::Result<()> {
         let buf = &mut self.buf;
         match msg {
             Out::Source(id, label, spec) => self.renderer.add_source(id, &label, &spec),
@@ -218,9 +401,9 @@ impl Writer {
             Out::Lines(id, lines) => self.renderer.render(id, &lines, buf),
             Out::Many(all) => {
                 for msg in all {
-                    self.handle(msg, out)?;
+                    self.handle(msg)?;
                     if self.buf.len() >= WRITE_SIZE {
-                        self.flush(out)?;
+                        self.flush()?;
                     }
                 }
             }
@@ -233,14 +416,14 @@ impl Writer {
             }
             Out::Stderr(lines) => {
                 // What was written before the message comes out before it.
-                self.flush(out)?;
+                self.flush()?;
                 let mut text = String::new();
                 for line in lines {
                     text.push_str("mux-tail: ");
                     text.push_str(&line);
                     text.push('\n');
                 }
-                self.around_prompt(out, |_, _| {
+                self.around_prompt(|_| {
                     // Writing to stderr never fails the program.
                     let _ = io::stderr().lock().write_all(text.as_bytes());
                     Ok(())
@@ -249,11 +432,11 @@ impl Writer {
             Out::Prompt(prompt) => {
                 self.prompt = prompt.map(|p| format!("mux-tail: {p}"));
                 let text = format!("\r\x1b[K{}", self.prompt.as_deref().unwrap_or(""));
-                self.write_terminal(&text, out)?;
+                self.write_terminal(&text)?;
             }
-            Out::Terminal(line) => self.around_prompt(out, |w, out| {
-                w.write_terminal(&format!("mux-tail: {line}\n"), out)
-            })?,
+            Out::Terminal(line) => {
+                self.around_prompt(|w| w.write_terminal(&format!("mux-tail: {line}\n")))?
+            }
             Out::Status(text, typing) => {
                 if let Some(status) = &mut self.status {
                     status.set_text(text, typing);
@@ -262,12 +445,13 @@ impl Writer {
             // The size is read when the output is written (see `StatusLine::frame`): this only
             // makes sure a write happens soon.
             Out::Resize => {}
+            Out::Flush => {}
             Out::Suspend(done) => {
-                self.flush(out)?;
+                self.flush()?;
                 if let Some(status) = &mut self.status {
                     let mut end = Vec::new();
                     status.teardown(&mut end);
-                    out.write_all(&end)?;
+                    self.out.write_all(&end)?;
                 }
                 let _ = done.send(());
             }
@@ -365,11 +549,6 @@ impl StatusLine {
             crate::term::set_status_line(false);
         }
     }
-}
-
-fn is_pipe_or_socket(f: &File) -> bool {
-    use std::os::unix::fs::FileTypeExt;
-    f.metadata().map(|m| m.file_type().is_fifo() || m.file_type().is_socket()).unwrap_or(false)
 }
 
 /// Blocks until the reading end of stdout is gone; false if that cannot be watched.

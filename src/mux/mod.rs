@@ -34,7 +34,7 @@ use crate::filter::context::{Context, Ring};
 use crate::filter::window::Window;
 use crate::filter::Filters;
 use crate::keys::{self, Command};
-use crate::output::{Out, Output, OutputEnd};
+use crate::output::{Out, OutSender, Output, OutputEnd};
 use crate::parse::Level;
 use crate::source::{
     self, watch::DirWatch, Initial, Resolver, SourceEvent, SourceOptions, SourceSpec,
@@ -451,7 +451,7 @@ impl Mux {
 
     /// Ctrl-Z: the writer takes the status line down, then the terminal is given back and the
     /// program stops until continued.
-    async fn suspend(&mut self, out: &mpsc::Sender<Out>) {
+    async fn suspend(&mut self, out: &OutSender) {
         let (done, wait) = tokio::sync::oneshot::channel();
         if out.send(Out::Suspend(done)).await.is_ok() {
             // The writer answers once the status line is gone (or drops `done` as it stops).

@@ -75,6 +75,7 @@ fn start(
         let _ = end_tx.send(OutputEnd::Finished);
     });
     let (commands, received) = mpsc::channel(8);
+    let tx = OutSender::queue_only(tx);
     let task = tokio::spawn(mux.run(Output { tx, end }, received, Signals::none()));
     (commands, Seen(seen, Vec::new()), task)
 }

@@ -140,3 +140,71 @@ fn a_commands_stderr_lines_are_marked_on_a_terminal() {
     assert!(screen.contains("[b] ! to-err\r\n"), "{screen:?}");
     assert!(screen.contains("[b] to-out\r\n"), "{screen:?}");
 }
+
+/// A piece of 100 lines of 100 bytes: lines `n * 100 ..`.
+fn piece(n: usize) -> String {
+    (n * 100..(n + 1) * 100).map(|i| format!("{i:099}\n")).collect()
+}
+
+/// Starts `mux-tail --no-label a.log` with stdout left unread and fills that pipe a piece at a
+/// time, each piece written alone (the way a line that arrives alone is), until the pipe takes
+/// only part of one; then appends `extra` pieces more. Gives the child, its stdout, its stderr
+/// and the number of pieces appended.
+fn fill_stdout(
+    env: &TestEnv,
+    extra: usize,
+) -> (std::process::Child, std::process::ChildStdout, crate::util::Collected, usize) {
+    env.write("a.log", "ready\n");
+    let (mut child, stderr) = env.cmd().args(["--no-label", "a.log"]).spawn_stdout_unread();
+    let stdout = child.stdout.take().unwrap();
+    let in_pipe = || rustix::io::ioctl_fionread(&stdout).unwrap() as usize;
+    // The file is followed once its first line is out.
+    crate::util::wait_until("the first line", || in_pipe() == "ready\n".len());
+    let mut pieces = 0;
+    loop {
+        let before = in_pipe();
+        env.append("a.log", piece(pieces));
+        pieces += 1;
+        crate::util::wait_until("a piece in the pipe", || in_pipe() != before);
+        // A write is one step for the pipe: only a full one takes part of a piece.
+        if in_pipe() != before + 10_000 {
+            break;
+        }
+    }
+    for _ in 0..extra {
+        env.append("a.log", piece(pieces));
+        pieces += 1;
+    }
+    (child, stdout, stderr, pieces)
+}
+
+#[test]
+fn a_full_pipe_holds_lines_back_and_loses_none() {
+    let env = TestEnv::new();
+    let (mut child, stdout, stderr, pieces) = fill_stdout(&env, 3);
+    let mut reader = BufReader::new(stdout);
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    assert_eq!(line, "ready\n");
+    for i in 0..pieces * 100 {
+        line.clear();
+        reader.read_line(&mut line).unwrap();
+        assert_eq!(line, format!("{i:099}\n"), "line {i}");
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(String::from_utf8_lossy(&stderr.bytes()), "");
+}
+
+#[test]
+fn a_full_pipe_never_stops_a_signal() {
+    let env = TestEnv::new();
+    let (mut child, _stdout, _stderr, _) = fill_stdout(&env, 20);
+    // mux-tail's reading side is not held up by the write it cannot finish.
+    rustix::process::kill_process(
+        rustix::process::Pid::from_child(&child),
+        rustix::process::Signal::TERM,
+    )
+    .unwrap();
+    assert_eq!(crate::util::wait_child(&mut child).code(), Some(143));
+}
