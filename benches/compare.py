@@ -436,7 +436,7 @@ def tcp_once(work, name, keys, data, per, check_lines):
 def latency(work, lines):
     """A line appended every 5 ms: time from append to output."""
     results = {}
-    for name in ["mux-tail", "mux-tail --multiline java", "tail -F"]:
+    for name in ["mux-tail", "tail -F"]:
         d = tempfile.mkdtemp(dir=work)
         path = os.path.join(d, "app.log")
         open(path, "w").close()
