@@ -218,6 +218,9 @@ impl Follower {
             if !Box::pin(self.step(&mut caught_up)).await? {
                 return Ok(());
             }
+            // The lines just read go out before this file is looked at again (a write is often
+            // two events, a change and a close, both here already).
+            tokio::task::yield_now().await;
             match &self.sub {
                 Some(sub) if self.starved.is_none() => sub.changed().await,
                 _ => Box::pin(self.wait_for_descriptor()).await,
