@@ -18,12 +18,19 @@ use std::fs::File;
 use std::io::{self, IoSlice, Write};
 use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
 
 use crate::line::Arrival;
 use crate::render::Renderer;
+
+mod sender;
+mod status;
+
+use sender::{Direct, Shared};
+pub use sender::{OutPermit, OutSender};
+use status::StatusLine;
 
 /// A write that takes what there is room for now.
 const NOWAIT: rustix::io::ReadWriteFlags = rustix::io::ReadWriteFlags::NOWAIT;
@@ -164,117 +171,6 @@ pub fn start(renderer: Renderer, status_line: bool, tty: Option<File>) -> io::Re
         let _ = end_tx.send(end);
     })?;
     Ok(Output { tx: OutSender { queue: tx, shared: Some(shared) }, end })
-}
-
-/// Whether, and how, the mux may write stdout itself.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Direct {
-    /// Only the writer thread writes (a terminal, or after a failed write).
-    Never,
-    /// A pipe or socket: a write that takes what there is room for and never waits.
-    NoWait,
-    /// A regular file: a write never waits for a reader.
-    Plain,
-}
-
-/// The writer's state, shared by the writer thread and the mux.
-struct Shared {
-    writer: Mutex<Writer>,
-    /// Messages sent to the writer thread and not yet handled and written: while there are,
-    /// the mux queues too, so that everything comes out in order.
-    queued: AtomicUsize,
-}
-
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, Writer> {
-        // A panic on the writer thread ends the program: the state is never looked at after.
-        self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Handles `msg` on the caller's thread when nothing is queued before it and it only
-    /// renders lines for stdout; gives back what must still go to the writer thread: `msg`
-    /// itself, or a [`Out::Flush`] for what stdout had no room for.
-    fn handle_here(&self, msg: Out) -> Option<Out> {
-        if self.queued.load(Ordering::Acquire) != 0
-            || msg.line_bytes() > DIRECT_BYTES
-            || !msg.stdout_only()
-        {
-            return Some(msg);
-        }
-        // Nothing is queued, so the writer thread is not holding the lock (it lets go before
-        // it counts its messages done).
-        let Ok(mut w) = self.writer.try_lock() else { return Some(msg) };
-        if w.direct == Direct::Never {
-            return Some(msg);
-        }
-        w.nowait = true;
-        let written = w.handle(msg).and_then(|()| w.flush());
-        w.nowait = false;
-        if written.is_err() {
-            // The writer thread tries again, and says how the output ended.
-            w.direct = Direct::Never;
-        }
-        (!w.buf.is_empty()).then_some(Out::Flush)
-    }
-}
-
-/// The mux's end of the writer's queue.
-pub struct OutSender {
-    queue: mpsc::Sender<Out>,
-    /// The writer's state, for what the mux handles itself (`None`: everything is queued).
-    shared: Option<Arc<Shared>>,
-}
-
-/// Room in the writer's queue for one message.
-pub struct OutPermit<'a> {
-    permit: mpsc::Permit<'a, Out>,
-    shared: Option<&'a Shared>,
-}
-
-impl OutSender {
-    /// A sender whose every message goes to `queue`.
-    pub fn queue_only(queue: mpsc::Sender<Out>) -> OutSender {
-        OutSender { queue, shared: None }
-    }
-
-    /// Waits for room in the queue.
-    pub async fn reserve(&self) -> Result<OutPermit<'_>, mpsc::error::SendError<()>> {
-        let permit = self.queue.reserve().await?;
-        Ok(OutPermit { permit, shared: self.shared.as_deref() })
-    }
-
-    /// Queues `msg` for the writer thread.
-    pub async fn send(&self, msg: Out) -> Result<(), mpsc::error::SendError<Out>> {
-        match self.queue.reserve().await {
-            Ok(permit) => {
-                OutPermit { permit, shared: self.shared.as_deref() }.queue(msg);
-                Ok(())
-            }
-            Err(_) => Err(mpsc::error::SendError(msg)),
-        }
-    }
-}
-
-impl OutPermit<'_> {
-    /// Hands `msg` on: handled and written at once when the writer thread has nothing before
-    /// it and stdout takes it without waiting, queued otherwise.
-    pub fn send(self, msg: Out) {
-        match self.shared {
-            Some(shared) => {
-                if let Some(rest) = shared.handle_here(msg) {
-                    self.queue(rest);
-                }
-            }
-            None => self.queue(msg),
-        }
-    }
-
-    fn queue(self, msg: Out) {
-        if let Some(shared) = self.shared {
-            shared.queued.fetch_add(1, Ordering::AcqRel);
-        }
-        self.permit.send(msg);
-    }
 }
 
 /// The writer thread's state.
@@ -464,90 +360,6 @@ impl Writer {
             }
         }
         Ok(())
-    }
-}
-
-/// mux-tail's status on the bottom row of a terminal on stdout, under the log lines.
-///
-/// No scroll region and no absolute position: the status text is always the last thing on the
-/// screen and the cursor waits at the start of its row. Each write erases from the cursor down
-/// (the status text, however the terminal has since moved or rewrapped it — never a log line,
-/// which are all above it), writes the lines, which scroll as any output does, and draws the
-/// status text again on the row after them. So a change of size, even one the terminal
-/// announces late, can never make a line land on another or be erased.
-#[derive(Debug, Default)]
-struct StatusLine {
-    cols: u16,
-    text: String,
-    /// The text is a prompt being typed.
-    typing: bool,
-    shown: bool,
-    /// The text on screen is not the current text.
-    changed: bool,
-}
-
-/// Erases from the start of the cursor's row to the end of the screen.
-const ERASE: &[u8] = crate::term::STATUS_TEARDOWN;
-
-impl StatusLine {
-    /// Claims the bottom row (the cursor's row, which is empty: output so far ended with a line
-    /// ending).
-    fn setup(&mut self) {
-        let (cols, rows) = crossterm::terminal::size().unwrap_or((80, 24));
-        if rows < 3 {
-            return;
-        }
-        self.cols = cols;
-        self.shown = true;
-        self.changed = true;
-        crate::term::set_status_line(true);
-    }
-
-    /// Frames `lines` (rendered output): the status text goes, the lines come, the status text
-    /// comes back after them. With nothing to write and no change, nothing is sent.
-    fn frame(&mut self, lines: &[u8], out: &mut Vec<u8>) {
-        if crate::term::take_resized() {
-            if let Ok((cols, rows)) = crossterm::terminal::size() {
-                self.cols = cols;
-                if rows < 3 && self.shown {
-                    self.teardown(out);
-                }
-            }
-            self.changed = true;
-        }
-        if !self.shown || (lines.is_empty() && (!self.changed || self.text.is_empty())) {
-            out.extend_from_slice(lines);
-            return;
-        }
-        out.extend_from_slice(ERASE);
-        out.extend_from_slice(lines);
-        let cells = usize::from(self.cols.saturating_sub(1));
-        let text = match self.typing {
-            true => crate::render::fit_end(&self.text, cells),
-            false => crate::render::fit(&self.text, cells),
-        };
-        // Drawn without autowrap: should the terminal already be narrower than we know (it
-        // tells late), the text is clipped at its edge instead of wrapping onto rows that the
-        // next erase, from the cursor's row down, would not reach.
-        out.extend_from_slice(format!("\x1b[?7l\x1b[7m{text}\x1b[0m\x1b[?7h\r").as_bytes());
-        self.changed = false;
-    }
-
-    fn set_text(&mut self, text: String, typing: bool) {
-        if text != self.text || typing != self.typing {
-            self.text = text;
-            self.typing = typing;
-            self.changed = true;
-        }
-    }
-
-    /// Gives the bottom row back: the status text goes, the cursor stays at the start of its
-    /// (now empty) row.
-    fn teardown(&mut self, out: &mut Vec<u8>) {
-        if std::mem::take(&mut self.shown) {
-            out.extend_from_slice(ERASE);
-            crate::term::set_status_line(false);
-        }
     }
 }
 
