@@ -6,10 +6,12 @@
 //! reading. Writes go straight to file descriptor 1 (no line buffering on the way).
 //!
 //! A few lines at a time skip that hand-off: when the writer has nothing queued and stdout is a
-//! pipe, a socket or a file, the mux renders and writes them itself ([`OutPermit::send`]), so a
-//! line that arrives alone is out one thread wake-up sooner. Into a pipe or socket that write
-//! never waits (`RWF_NOWAIT`): what the reader has no room for yet is left to the writer thread,
-//! so a stalled reader never stops the mux (keys, signals) from going on.
+//! pipe or a socket, the mux renders and writes them itself ([`OutPermit::send`]), so a line
+//! that arrives alone is out one thread wake-up sooner. That write never waits (`RWF_NOWAIT`):
+//! what the reader has no room for yet is left to the writer thread, so a stalled reader never
+//! stops the mux (keys, signals) from going on. A terminal or a file is written by the writer
+//! thread alone (a terminal can hold a write back, a slow disk or a network file system stall
+//! it).
 //!
 //! When stdout is a pipe or socket, a second thread waits in `poll` for the reader to go away, so
 //! that `mux-tail … | head -1` ends at once even while no input arrives (as GNU tail does).
@@ -28,7 +30,7 @@ use crate::render::Renderer;
 mod sender;
 mod status;
 
-use sender::{Direct, Shared};
+use sender::Shared;
 pub use sender::{OutPermit, OutSender};
 use status::StatusLine;
 
@@ -129,12 +131,10 @@ pub struct Output {
 /// [`StatusLine`]); `tty` is the terminal prompts are drawn on when stdout is not it.
 pub fn start(renderer: Renderer, status_line: bool, tty: Option<File>) -> io::Result<Output> {
     let stdout = File::from(io::stdout().as_fd().try_clone_to_owned()?);
-    let (tx, rx) = mpsc::channel(QUEUE);
     let (end_tx, end) = mpsc::unbounded_channel();
-    let kind = stdout.metadata().map(|m| m.file_type());
-    let piped = kind.as_ref().is_ok_and(|t| {
+    let piped = stdout.metadata().is_ok_and(|m| {
         use std::os::unix::fs::FileTypeExt;
-        t.is_fifo() || t.is_socket()
+        m.file_type().is_fifo() || m.file_type().is_socket()
     });
     if piped {
         // A pipe of 1 MiB rather than 64 KiB: the reader (grep, less) and mux-tail then take
@@ -149,17 +149,17 @@ pub fn start(renderer: Renderer, status_line: bool, tty: Option<File>) -> io::Re
             }
         })?;
     }
-    let direct = match () {
-        _ if status_line => Direct::Never,
-        _ if piped => Direct::NoWait,
-        _ if kind.is_ok_and(|t| t.is_file()) => Direct::Plain,
-        // A terminal can hold a write back (flow control), a device may never take it.
-        _ => Direct::Never,
-    };
-    let status = status_line.then(StatusLine::default);
-    let (buf, framed, prompt) = Default::default();
-    let writer =
-        Writer { renderer, status, tty, prompt, buf, framed, out: stdout, direct, nowait: false };
+    // A write that never waits is only asked of a pipe or socket.
+    spawn_writer(Writer::new(renderer, status_line, tty, stdout, piped), end_tx, end)
+}
+
+/// Starts the writer thread with `writer`.
+fn spawn_writer(
+    writer: Writer,
+    end_tx: mpsc::UnboundedSender<OutputEnd>,
+    end: mpsc::UnboundedReceiver<OutputEnd>,
+) -> io::Result<Output> {
+    let (tx, rx) = mpsc::channel(QUEUE);
     let shared = Arc::new(Shared { writer: Mutex::new(writer), queued: AtomicUsize::new(0) });
     let theirs = shared.clone();
     std::thread::Builder::new().name("mux-tail writer".into()).spawn(move || {
@@ -171,6 +171,21 @@ pub fn start(renderer: Renderer, status_line: bool, tty: Option<File>) -> io::Re
         let _ = end_tx.send(end);
     })?;
     Ok(Output { tx: OutSender { queue: tx, shared: Some(shared) }, end })
+}
+
+impl Writer {
+    /// A writer of `out`; with `direct`, the mux may write it too, with writes that never wait.
+    fn new(
+        renderer: Renderer,
+        status_line: bool,
+        tty: Option<File>,
+        out: File,
+        direct: bool,
+    ) -> Writer {
+        let status = status_line.then(StatusLine::default);
+        let (buf, framed, prompt) = Default::default();
+        Writer { renderer, status, tty, prompt, buf, framed, out, direct, nowait: false }
+    }
 }
 
 /// The writer thread's state.
@@ -187,8 +202,8 @@ struct Writer {
     framed: Vec<u8>,
     /// Stdout.
     out: File,
-    /// Whether the mux may write it.
-    direct: Direct,
+    /// Whether the mux may write it (a pipe or socket, until a write that never waits fails).
+    direct: bool,
     /// The mux is writing: write what stdout takes now, leave the rest in `buf`.
     nowait: bool,
 }
@@ -241,7 +256,7 @@ impl Writer {
                 }
             }
             None if self.buf.is_empty() => {}
-            None if self.nowait && self.direct == Direct::NoWait => {
+            None if self.nowait => {
                 let mut done = 0;
                 let ended = loop {
                     let rest = [IoSlice::new(&self.buf[done..])];
@@ -298,7 +313,9 @@ impl Writer {
             Out::Many(all) => {
                 for msg in all {
                     self.handle(msg)?;
-                    if self.buf.len() >= WRITE_SIZE {
+                    // The mux writes once, after the whole message: a write of its that fails
+                    // leaves everything rendered to the writer thread.
+                    if !self.nowait && self.buf.len() >= WRITE_SIZE {
                         self.flush()?;
                     }
                 }
@@ -383,5 +400,60 @@ fn wait_reader_gone(stdout: &File) -> bool {
             Err(rustix::io::Errno::INTR) => {}
             Err(_) => return false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Seek};
+    use std::time::SystemTime;
+
+    use super::*;
+    use crate::line::Batch;
+    use crate::render::{Layout, Style};
+
+    fn lines(id: usize, n: usize) -> Out {
+        let lines = (0..n).map(|i| format!("{}", i % 10).into_bytes()).collect::<Vec<_>>();
+        let time = SystemTime::UNIX_EPOCH;
+        Out::Lines(id, Arrival { batch: Batch::from(lines), peer: None, time, stream: None })
+    }
+
+    fn expected(label: &str, n: usize) -> String {
+        (0..n).map(|i| format!("[{label}] {}\n", i % 10)).collect()
+    }
+
+    /// A stdout that refuses a write that never waits (a file here, as a pipe on an old kernel
+    /// would): the mux's first write fails, and all of it, the rest of that message too, comes
+    /// out once and in order from the writer thread.
+    #[tokio::test]
+    async fn a_write_refused_without_waiting_is_left_to_the_writer_thread() {
+        let mut file = tempfile::tempfile().unwrap();
+        let style = Style { label: true, color: false, terminal: false };
+        let renderer = Renderer::new(style, Layout::Default { timestamps: false }, None);
+        let (end_tx, end) = mpsc::unbounded_channel();
+        let writer = Writer::new(renderer, false, None, file.try_clone().unwrap(), true);
+        let Output { tx, mut end } = spawn_writer(writer, end_tx, end).unwrap();
+        // Under 16 KiB of lines that render past 64 KiB: the mux handles it, and its write
+        // comes after the whole message.
+        let first = Out::Many(vec![
+            Out::Source(1, "first-source".into(), "a".into()),
+            lines(1, 5_000),
+            Out::Source(2, "second".into(), "b".into()),
+            lines(2, 3),
+        ]);
+        assert!(first.line_bytes() <= DIRECT_BYTES);
+        tx.reserve().await.unwrap().send(first);
+        tx.reserve().await.unwrap().send(lines(2, 2));
+        let shared = tx.shared.clone().unwrap();
+        drop(tx);
+        assert!(matches!(end.recv().await, Some(OutputEnd::Finished)));
+        assert!(!shared.lock().direct, "the write that never waits was not refused");
+        let mut out = String::new();
+        file.rewind().unwrap();
+        file.read_to_string(&mut out).unwrap();
+        let want =
+            expected("first-source", 5_000) + &expected("second", 3) + &expected("second", 2);
+        assert_eq!(out.len(), want.len());
+        assert!(out == want, "the output differs");
     }
 }

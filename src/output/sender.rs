@@ -7,17 +7,6 @@ use tokio::sync::mpsc;
 
 use super::{Out, Writer, DIRECT_BYTES};
 
-/// Whether, and how, the mux may write stdout itself.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) enum Direct {
-    /// Only the writer thread writes (a terminal, or after a failed write).
-    Never,
-    /// A pipe or socket: a write that takes what there is room for and never waits.
-    NoWait,
-    /// A regular file: a write never waits for a reader.
-    Plain,
-}
-
 /// The writer's state, shared by the writer thread and the mux.
 pub(super) struct Shared {
     pub(super) writer: Mutex<Writer>,
@@ -45,7 +34,7 @@ impl Shared {
         // Nothing is queued, so the writer thread is not holding the lock (it lets go before
         // it counts its messages done).
         let Ok(mut w) = self.writer.try_lock() else { return Some(msg) };
-        if w.direct == Direct::Never {
+        if !w.direct {
             return Some(msg);
         }
         w.nowait = true;
@@ -53,7 +42,7 @@ impl Shared {
         w.nowait = false;
         if written.is_err() {
             // The writer thread tries again, and says how the output ended.
-            w.direct = Direct::Never;
+            w.direct = false;
         }
         (!w.buf.is_empty()).then_some(Out::Flush)
     }
