@@ -75,9 +75,9 @@ impl OutSender {
 
     /// Queues `msg` for the writer thread.
     pub async fn send(&self, msg: Out) -> Result<(), mpsc::error::SendError<Out>> {
-        match self.queue.reserve().await {
+        match self.reserve().await {
             Ok(permit) => {
-                OutPermit { permit, shared: self.shared.as_deref() }.queue(msg);
+                permit.queue(msg);
                 Ok(())
             }
             Err(_) => Err(mpsc::error::SendError(msg)),
