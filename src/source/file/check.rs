@@ -7,20 +7,26 @@ use super::{Current, Follower, MAX_NEXT};
 use crate::source::Detached;
 
 impl Follower {
-    /// Reads what there is to read and follows the name to a new file when it moved on.
-    pub(super) async fn check(&mut self) -> Result<(), Detached> {
+    /// Reads what there is to read and follows the name to a new file when it moved on; true
+    /// when the name still leads to the file read, and nothing else waits.
+    pub(super) async fn check(&mut self) -> Result<bool, Detached> {
         loop {
             if self.sub.is_some() && self.cur.as_ref().is_some_and(Current::rewritten) {
                 self.truncated().await?;
             }
             if self.cur.is_some() {
-                if let Err(e) = self.read_current().await? {
-                    self.note(format!("read error: {e}")).await?;
-                    self.end_current(true).await?;
+                match self.read_current().await? {
+                    // Followed: the lines go out before the name is looked at.
+                    Ok(true) if self.sub.is_some() => tokio::task::yield_now().await,
+                    Ok(_) => {}
+                    Err(e) => {
+                        self.note(format!("read error: {e}")).await?;
+                        self.end_current(true).await?;
+                    }
                 }
                 if self.sub.is_none() {
                     // --no-follow: read to the end, whatever happens to the name.
-                    return Ok(());
+                    return Ok(false);
                 }
             }
             let name = std::fs::metadata(&self.path).ok().filter(|m| m.is_file());
@@ -41,7 +47,7 @@ impl Follower {
                 }
                 // A dangling symlink may have been pointed somewhere else meanwhile.
                 self.track_symlink();
-                return Ok(());
+                return Ok(false);
             };
             let old = match cur.file.metadata() {
                 Ok(old) => old,
@@ -58,7 +64,7 @@ impl Follower {
                     self.truncated().await?;
                     continue;
                 }
-                return Ok(());
+                return Ok(true);
             }
             // A new file at the name is opened at once: if it is renamed away in turn before
             // its time comes, it is still read.
@@ -87,15 +93,15 @@ impl Follower {
                 self.end_current(!self.end_when_gone).await?;
                 if self.end_when_gone {
                     self.gone = true;
-                    return Ok(());
+                    return Ok(false);
                 }
                 self.note_missing().await?;
-                return Ok(());
+                return Ok(false);
             }
             // Renamed away (or a new file waits, empty): read on, and wake for any name in the
             // directory, where the old file most likely is now.
             self.set_draining(true);
-            return Ok(());
+            return Ok(false);
         }
     }
 

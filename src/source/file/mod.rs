@@ -218,11 +218,11 @@ impl Follower {
             if !Box::pin(self.step(&mut caught_up)).await? {
                 return Ok(());
             }
-            // The lines just read go out before this file is looked at again (a write is often
-            // two events, a change and a close, both here already).
-            tokio::task::yield_now().await;
             match &self.sub {
-                Some(sub) if self.starved.is_none() => sub.changed().await,
+                Some(sub) if self.starved.is_none() => {
+                    sub.changed().await;
+                    sub.forget_pending();
+                }
                 _ => Box::pin(self.wait_for_descriptor()).await,
             }
         }
@@ -299,7 +299,11 @@ impl Follower {
 
     /// Looks at the file and says what there is to say; false once the source ends.
     async fn step(&mut self, caught_up: &mut bool) -> Result<bool, Detached> {
-        self.check().await?;
+        let mark = self.sub.as_ref().map(Subscription::mark);
+        let settled = self.check().await?;
+        if let (Some(sub), Some(mark)) = (&self.sub, mark) {
+            sub.settled(mark, settled);
+        }
         if self.starved.is_some() && self.sub.is_none() {
             // --no-follow: this file's turn waits for a descriptor.
             return Ok(true);
@@ -343,6 +347,9 @@ impl Follower {
         let (dev, ino) = cur.as_ref().map_or((0, 0), |c| c.id);
         self.emit.status.file[0].store(dev, Ordering::Relaxed);
         self.emit.status.file[1].store(ino, Ordering::Relaxed);
+        if let Some(sub) = &mut self.sub {
+            sub.set_file(cur.as_ref().map(|c| c.file.as_fd()));
+        }
         self.cur = cur;
     }
 
@@ -364,18 +371,21 @@ impl Follower {
         cur
     }
 
-    /// Reads the current file to its end, sending every complete line.
-    async fn read_current(&mut self) -> Result<io::Result<()>, Detached> {
+    /// Reads the current file to its end, sending every complete line; says
+    /// whether it sent any.
+    async fn read_current(&mut self) -> Result<io::Result<bool>, Detached> {
+        let mut sent = false;
         loop {
             let Some(cur) = &mut self.cur else {
-                return Ok(Ok(()));
+                return Ok(Ok(sent));
             };
             if let Some(batch) = cur.lines.take_batch() {
                 self.emit.lines(batch, None).await?;
+                sent = true;
                 continue;
             }
             if std::mem::take(&mut cur.at_end) {
-                return Ok(Ok(()));
+                return Ok(Ok(sent));
             }
             let expect = cur.first_read.take();
             let n = match cur.lines.read_from(cur.file.as_fd(), Some(cur.pos), expect) {
@@ -383,7 +393,7 @@ impl Follower {
                 Err(e) => return Ok(Err(e)),
             };
             if n == 0 {
-                return Ok(Ok(()));
+                return Ok(Ok(sent));
             }
             cur.pos += n as u64;
             cur.remember(n);

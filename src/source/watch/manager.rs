@@ -106,7 +106,7 @@ impl Manager {
         entry.poll = poll;
         for hint in entry.hints() {
             hint.poll.store(PollReason::code(poll), Ordering::Relaxed);
-            hint.notify.notify_one();
+            hint.wake();
         }
     }
 

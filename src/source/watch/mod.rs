@@ -12,11 +12,13 @@
 
 mod manager;
 mod path;
+mod writes;
 
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
+use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
@@ -25,6 +27,7 @@ use notify::event::{AccessKind, EventKind};
 use manager::Manager;
 use path::{key_of, normalize};
 use tokio::sync::Notify;
+use writes::Writes;
 
 /// How often a file whose events cannot be trusted is checked.
 pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
@@ -76,6 +79,9 @@ struct Shared {
     /// Directories as written, normalized (a thousand files in one directory resolve it once,
     /// and share its name).
     dirs: Mutex<HashMap<PathBuf, Arc<Path>>>,
+    /// The instance that wakes followers for writes to their open files (none where it could
+    /// not start).
+    writes: OnceLock<Option<Arc<Writes>>>,
 }
 
 #[derive(Default)]
@@ -124,6 +130,38 @@ struct Hint {
     /// Wake only for names that appear, go or move (a directory listing's changes).
     names_only: bool,
     poll: AtomicU8,
+    /// A watch of [`Writes`] wakes this subscriber for writes to the file it reads.
+    writes: AtomicBool,
+    /// How many hints to look at the name (anything but a write) there were.
+    looks: AtomicU64,
+    /// One more than `looks` was when the subscriber last found that its name still leads to
+    /// the file it reads (0: not so). While no hint to look at the name came since, notify's
+    /// report of a write there is passed over: the watch of [`Writes`] reported it first.
+    settled_at: AtomicU64,
+}
+
+impl Hint {
+    /// Wakes the subscriber to look at its name again.
+    fn wake(&self) {
+        self.looks.fetch_add(1, Ordering::SeqCst);
+        self.notify.notify_one();
+    }
+
+    /// Wakes the subscriber for notify's report of a write, unless a watch of [`Writes`] on
+    /// the file the name still leads to has reported it.
+    fn wake_for_write(&self) {
+        if self.writes.load(Ordering::SeqCst)
+            && self.settled_at.load(Ordering::SeqCst) == self.looks.load(Ordering::SeqCst) + 1
+        {
+            return;
+        }
+        self.notify.notify_one();
+    }
+
+    /// The watch of [`Writes`] is gone: notify's reports of writes wake the subscriber again.
+    fn without_writes(&self) {
+        self.writes.store(false, Ordering::SeqCst);
+    }
 }
 
 enum Request {
@@ -137,6 +175,8 @@ pub struct Subscription {
     hint: Arc<Hint>,
     /// The keys registered: the path itself, and the target of a symlink.
     keys: Vec<Key>,
+    /// The watch of [`Writes`] on the file read, if any.
+    writes_wd: Option<i32>,
 }
 
 /// What a subscription is registered under: a normalized directory and a name in it (empty: the
@@ -164,13 +204,19 @@ impl DirWatch {
     /// subscription).
     pub fn start(&self) {
         self.shared.manager();
+        self.shared.writes();
     }
 
     /// Subscribes to changes of the file at `path` (which need not exist).
     pub fn subscribe(&self, path: &Path) -> Subscription {
         // Room for the one key most files have (a symlink's target is a second).
         let keys = Vec::with_capacity(1);
-        let mut sub = Subscription { shared: self.shared.clone(), hint: Arc::default(), keys };
+        let mut sub = Subscription {
+            shared: self.shared.clone(),
+            hint: Arc::default(),
+            keys,
+            writes_wd: None,
+        };
         sub.add_key(self.shared.key_of(path));
         sub
     }
@@ -179,8 +225,12 @@ impl DirWatch {
     /// appears in it, goes or is renamed, not when files change.
     pub fn subscribe_dir(&self, dir: &Path) -> Subscription {
         let hint = Hint { any_name: AtomicBool::new(true), names_only: true, ..Hint::default() };
-        let mut sub =
-            Subscription { shared: self.shared.clone(), hint: Arc::new(hint), keys: Vec::new() };
+        let mut sub = Subscription {
+            shared: self.shared.clone(),
+            hint: Arc::new(hint),
+            keys: Vec::new(),
+            writes_wd: None,
+        };
         let abs = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
         sub.add_key(Key::dir(normalize(&abs)));
         sub
@@ -202,6 +252,45 @@ impl Subscription {
         } else {
             self.hint.notify.notified().await;
         }
+    }
+
+    /// Drops a hint that came while the file was being woken for an earlier one: what it
+    /// reports happened before now, so the look that follows sees it. (A write is often two
+    /// events, a change and a close: one look, not two.)
+    pub fn forget_pending(&self) {
+        let notified = std::pin::pin!(self.hint.notify.notified());
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        // Ready: a stored hint was taken. Pending: there was none (and dropping unregisters).
+        let _ = notified.poll(&mut cx);
+    }
+
+    /// Wakes for writes to `file`, the file now read under the name (no longer for the one
+    /// before); `None`: no file is read.
+    pub fn set_file(&mut self, file: Option<std::os::fd::BorrowedFd<'_>>) {
+        let writes = self.shared.writes();
+        self.hint.writes.store(false, Ordering::SeqCst);
+        self.hint.settled_at.store(0, Ordering::SeqCst);
+        if let (Some(wd), Some(writes)) = (self.writes_wd.take(), writes) {
+            writes.remove(wd, &self.hint);
+        }
+        if let (Some(file), Some(writes)) = (file, writes) {
+            self.writes_wd = writes.add(file, &self.hint);
+            self.hint.writes.store(self.writes_wd.is_some(), Ordering::SeqCst);
+        }
+    }
+
+    /// Where the hints stand before a look at the name: given to [`Subscription::settled`]
+    /// once the look is over.
+    pub fn mark(&self) -> u64 {
+        self.hint.looks.load(Ordering::SeqCst)
+    }
+
+    /// Says what the look that began at `mark` found: `true`, that the name leads to the file
+    /// read (set with [`Subscription::set_file`]), so notify's reports of writes to it may be
+    /// passed over until a hint to look at the name comes.
+    pub fn settled(&self, mark: u64, settled: bool) {
+        let at = if settled { mark + 1 } else { 0 };
+        self.hint.settled_at.store(at, Ordering::SeqCst);
     }
 
     /// Why this file is polled, if it is.
@@ -329,6 +418,9 @@ impl Subscription {
 
 impl Drop for Subscription {
     fn drop(&mut self) {
+        if let (Some(wd), Some(Some(writes))) = (self.writes_wd, self.shared.writes.get()) {
+            writes.remove(wd, &self.hint);
+        }
         for key in std::mem::take(&mut self.keys) {
             self.remove_key(key);
         }
@@ -336,6 +428,11 @@ impl Drop for Subscription {
 }
 
 impl Shared {
+    /// The instance for writes, started on first use (on the runtime).
+    fn writes(&self) -> Option<&Arc<Writes>> {
+        self.writes.get_or_init(Writes::start).as_ref()
+    }
+
     fn request(self: &Arc<Self>, req: Request) {
         // The manager lives as long as the process.
         let _ = lock(self.manager()).send(req);
@@ -374,6 +471,11 @@ impl Shared {
         ) {
             return;
         }
+        let write = matches!(
+            event.kind,
+            EventKind::Modify(notify::event::ModifyKind::Data(_))
+                | EventKind::Access(AccessKind::Close(notify::event::AccessMode::Write))
+        );
         let names = matches!(
             event.kind,
             EventKind::Create(_)
@@ -396,7 +498,7 @@ impl Shared {
                         watch.id = GONE;
                     }
                 }
-                reg.dispatch_path(path, names, &mut resolve);
+                reg.dispatch_path(path, names, write, &mut resolve);
             }
         }
         for dir in resolve {
@@ -408,7 +510,7 @@ impl Shared {
         let reg = lock(&self.reg);
         for dir in reg.dirs.values() {
             for hint in dir.hints() {
-                hint.notify.notify_one();
+                hint.wake();
             }
         }
     }
@@ -423,8 +525,8 @@ impl Dir {
 
 impl Registry {
     /// Wakes the subscribers an event on `path` concerns; `names` says whether a name
-    /// appeared, went or moved.
-    fn dispatch_path(&self, path: &Path, names: bool, resolve: &mut Vec<PathBuf>) {
+    /// appeared, went or moved, `write` whether the event is a write to the file.
+    fn dispatch_path(&self, path: &Path, names: bool, write: bool, resolve: &mut Vec<PathBuf>) {
         if let (Some(parent), Some(name)) = (path.parent(), path.file_name()) {
             if let Some(dir) = self.dirs.get(parent) {
                 if dir.watched.as_deref() == Some(parent) {
@@ -432,7 +534,11 @@ impl Registry {
                     let any = dir.subs.get(OsStr::new("")).into_iter().flatten().chain(&dir.any);
                     for hint in by_name.chain(any) {
                         if names || !hint.names_only {
-                            hint.notify.notify_one();
+                            if write {
+                                hint.wake_for_write();
+                            } else {
+                                hint.wake();
+                            }
                         }
                     }
                 }
@@ -488,6 +594,8 @@ impl Shared {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
+    use std::os::fd::AsFd;
 
     const DEADLINE: Duration = Duration::from_secs(30);
 
@@ -513,6 +621,73 @@ mod tests {
             assert!(tokio::time::Instant::now() < end, "timed out waiting for {what}");
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
+    }
+
+    /// Whether `hint` holds a wake (taking it).
+    fn woken(hint: &Hint) -> bool {
+        let notified = std::pin::pin!(hint.notify.notified());
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        notified.poll(&mut cx).is_ready()
+    }
+
+    #[test]
+    fn notify_s_report_of_a_write_is_passed_over_only_while_the_name_is_settled() {
+        let hint = Hint::default();
+        // No watch of our own: every report wakes.
+        hint.wake_for_write();
+        assert!(woken(&hint));
+        hint.writes.store(true, Ordering::SeqCst);
+        // Not settled yet.
+        hint.wake_for_write();
+        assert!(woken(&hint));
+        // A look found the name leading to the file read: its watch reports the writes.
+        let mark = hint.looks.load(Ordering::SeqCst);
+        hint.settled_at.store(mark + 1, Ordering::SeqCst);
+        hint.wake_for_write();
+        assert!(!woken(&hint));
+        // A name changed: writes wake again, even if a look that began before says it settled.
+        hint.wake();
+        assert!(woken(&hint));
+        hint.settled_at.store(mark + 1, Ordering::SeqCst);
+        hint.wake_for_write();
+        assert!(woken(&hint), "a look from before the name changed must not settle it");
+        // The watch went away: notify's reports wake.
+        let mark = hint.looks.load(Ordering::SeqCst);
+        hint.settled_at.store(mark + 1, Ordering::SeqCst);
+        hint.without_writes();
+        hint.wake_for_write();
+        assert!(woken(&hint));
+    }
+
+    #[test]
+    fn a_write_wakes_through_the_runtime_s_own_watch_of_the_file_read() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("a.log");
+        std::fs::write(&path, "").unwrap();
+        runtime().block_on(async {
+            let watch = DirWatch::default();
+            watch.start();
+            let mut sub = watch.subscribe(&path);
+            tokio::time::timeout(DEADLINE, sub.changed()).await.expect("the watch is in place");
+            let file = std::fs::File::open(&path).unwrap();
+            sub.set_file(Some(file.as_fd()));
+            assert!(sub.writes_wd.is_some());
+            let mark = sub.mark();
+            sub.settled(mark, true);
+            sub.forget_pending();
+            std::fs::OpenOptions::new()
+                .append(true)
+                .open(&path)
+                .unwrap()
+                .write_all(b"x\n")
+                .unwrap();
+            tokio::time::timeout(DEADLINE, sub.changed()).await.expect("a hint for the write");
+            // The watch goes with the file.
+            let writes = watch.shared.writes().unwrap().clone();
+            assert_eq!(writes.watched(), 1);
+            sub.set_file(None);
+            assert_eq!(writes.watched(), 0);
+        });
     }
 
     #[test]
