@@ -455,6 +455,7 @@ impl Shared {
 
     /// Called on notify's thread for every event.
     fn dispatch(self: &Arc<Self>, event: notify::Result<notify::Event>) {
+        yield_to_readers();
         let event = match event {
             Ok(event) => event,
             Err(_) => return self.wake_all(),
@@ -567,6 +568,21 @@ impl Registry {
         }
     }
 }
+
+/// Makes notify's thread (the caller) give way to the runtime: a write to a followed file wakes
+/// both (notify's directory watch sees it too, and passes over it), and the one that reads the
+/// line must not wait for a CPU behind the one that does nothing with it.
+fn yield_to_readers() {
+    thread_local! {
+        static DONE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    if !DONE.replace(true) {
+        let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), NICE);
+    }
+}
+
+/// The niceness of notify's thread.
+const NICE: i32 = 10;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
