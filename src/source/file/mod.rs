@@ -218,10 +218,14 @@ impl Follower {
             if !Box::pin(self.step(&mut caught_up)).await? {
                 return Ok(());
             }
-            match &self.sub {
+            match &mut self.sub {
                 Some(sub) if self.starved.is_none() => {
                     sub.changed().await;
                     sub.forget_pending();
+                    // A file that changes gets a watch of its own for its writes.
+                    if let Some(cur) = &self.cur {
+                        sub.watch_writes(cur.file.as_fd());
+                    }
                 }
                 _ => Box::pin(self.wait_for_descriptor()).await,
             }

@@ -177,6 +177,8 @@ pub struct Subscription {
     keys: Vec<Key>,
     /// The watch of [`Writes`] on the file read, if any.
     writes_wd: Option<i32>,
+    /// Whether the file read had its chance of such a watch (or there is no file).
+    writes_tried: bool,
 }
 
 /// What a subscription is registered under: a normalized directory and a name in it (empty: the
@@ -216,6 +218,7 @@ impl DirWatch {
             hint: Arc::default(),
             keys,
             writes_wd: None,
+            writes_tried: true,
         };
         sub.add_key(self.shared.key_of(path));
         sub
@@ -230,6 +233,7 @@ impl DirWatch {
             hint: Arc::new(hint),
             keys: Vec::new(),
             writes_wd: None,
+            writes_tried: true,
         };
         let abs = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
         sub.add_key(Key::dir(normalize(&abs)));
@@ -264,16 +268,25 @@ impl Subscription {
         let _ = notified.poll(&mut cx);
     }
 
-    /// Wakes for writes to `file`, the file now read under the name (no longer for the one
-    /// before); `None`: no file is read.
+    /// `file` is now the file read under the name (`None`: no file is read): the watch for the
+    /// writes to the one before goes; [`Subscription::watch_writes`] gives this one its own.
     pub fn set_file(&mut self, file: Option<std::os::fd::BorrowedFd<'_>>) {
-        let writes = self.shared.writes();
         self.hint.writes.store(false, Ordering::SeqCst);
         self.hint.settled_at.store(0, Ordering::SeqCst);
-        if let (Some(wd), Some(writes)) = (self.writes_wd.take(), writes) {
+        if let (Some(wd), Some(Some(writes))) = (self.writes_wd.take(), self.shared.writes.get()) {
             writes.remove(wd, &self.hint);
         }
-        if let (Some(file), Some(writes)) = (file, writes) {
+        self.writes_tried = file.is_none();
+    }
+
+    /// Wakes for writes to `file` (the file read, which just changed) through a watch of its
+    /// own from now on. Once per file: a file that is never written to costs no watch, and ten
+    /// thousand files start as fast as before.
+    pub fn watch_writes(&mut self, file: std::os::fd::BorrowedFd<'_>) {
+        if std::mem::replace(&mut self.writes_tried, true) {
+            return;
+        }
+        if let Some(writes) = self.shared.writes() {
             self.writes_wd = writes.add(file, &self.hint);
             self.hint.writes.store(self.writes_wd.is_some(), Ordering::SeqCst);
         }
@@ -687,6 +700,7 @@ mod tests {
             tokio::time::timeout(DEADLINE, sub.changed()).await.expect("the watch is in place");
             let file = std::fs::File::open(&path).unwrap();
             sub.set_file(Some(file.as_fd()));
+            sub.watch_writes(file.as_fd());
             assert!(sub.writes_wd.is_some());
             let mark = sub.mark();
             sub.settled(mark, true);
