@@ -712,6 +712,11 @@ mod tests {
                 .write_all(b"x\n")
                 .unwrap();
             tokio::time::timeout(DEADLINE, sub.changed()).await.expect("a hint for the write");
+            // A writer through a shared mapping raises only a close.
+            sub.settled(sub.mark(), true);
+            sub.forget_pending();
+            drop(std::fs::OpenOptions::new().append(true).open(&path).unwrap());
+            tokio::time::timeout(DEADLINE, sub.changed()).await.expect("a hint for the close");
             // The watch goes with the file.
             let writes = watch.shared.writes().unwrap().clone();
             assert_eq!(writes.watched(), 1);

@@ -1,9 +1,10 @@
 //! Writes to the files being read wake their followers straight from the runtime's thread.
 //!
 //! notify reads its inotify instance on a thread of its own, so a line written to a file would
-//! wake two threads in turn (notify's, then the runtime) before it is read. The files a follower
-//! has open also get a watch in an inotify instance of our own, for `IN_MODIFY` only, read on the
-//! runtime: a write then wakes the follower at once, as `tail -F`'s single wake-up does. notify's
+//! wake two threads in turn (notify's, then the runtime) before it is read. The file a follower
+//! reads, once it changes, also gets a watch in an inotify instance of our own, read on the
+//! runtime, for `IN_MODIFY` and `IN_CLOSE_WRITE` (all that a writer through a shared mapping
+//! raises): a write then wakes the follower at once, as `tail -F`'s single wake-up does. notify's
 //! directory watches stay the source of every other event (names that appear, go or move), and
 //! its report of a write to a file watched here is passed over while the follower knows the name
 //! still leads to that file (see [`super::Hint`]).
@@ -33,14 +34,17 @@ struct State {
     by_wd: HashMap<i32, Vec<Arc<Hint>>>,
     /// How many more watches this instance may take.
     room: usize,
+    /// The instance failed: nobody reads it any more.
+    dead: bool,
 }
 
 /// The bytes of an event on a file (no name follows).
 const EVENT: usize = std::mem::size_of::<i32>() + 3 * std::mem::size_of::<u32>();
 
 impl Writes {
-    /// Starts the instance and its reader on the current runtime; `None` where inotify (or a
-    /// runtime) is not available: notify's events then wake every follower.
+    /// Starts the instance and its reader on the current runtime (which must have I/O enabled,
+    /// as every runtime of mux-tail has); `None` where inotify (or a runtime) is not available:
+    /// notify's events then wake every follower.
     pub(super) fn start() -> Option<Arc<Writes>> {
         tokio::runtime::Handle::try_current().ok()?;
         let fd =
@@ -53,8 +57,10 @@ impl Writes {
             .and_then(|s| s.trim().parse::<usize>().ok())
             .unwrap_or(8192)
             / 2;
-        let writes =
-            Arc::new(Writes { fd, state: Mutex::new(State { by_wd: HashMap::new(), room }) });
+        let writes = Arc::new(Writes {
+            fd,
+            state: Mutex::new(State { by_wd: HashMap::new(), room, dead: false }),
+        });
         tokio::spawn(writes.clone().run());
         Some(writes)
     }
@@ -63,11 +69,12 @@ impl Writes {
     /// when there is no watch left.
     pub(super) fn add(&self, file: BorrowedFd<'_>, hint: &Arc<Hint>) -> Option<i32> {
         let mut state = lock(&self.state);
-        if state.room == 0 {
+        if state.room == 0 || state.dead {
             return None;
         }
         let path = format!("/proc/self/fd/{}", file.as_raw_fd());
-        let wd = inotify::add_watch(self.fd.get_ref(), path, inotify::WatchFlags::MODIFY).ok()?;
+        let mask = inotify::WatchFlags::MODIFY | inotify::WatchFlags::CLOSE_WRITE;
+        let wd = inotify::add_watch(self.fd.get_ref(), path, mask).ok()?;
         let hints = state.by_wd.entry(wd).or_default();
         let new = hints.is_empty();
         hints.push(hint.clone());
@@ -77,8 +84,7 @@ impl Writes {
         Some(wd)
     }
 
-    /// `hint` no longer waits on watch `wd`; the last one to go removes the watch (which holds
-    /// a deleted file's space until then).
+    /// `hint` no longer waits on watch `wd`; the last one to go removes the watch.
     pub(super) fn remove(&self, wd: i32, hint: &Arc<Hint>) {
         let mut state = lock(&self.state);
         let Some(hints) = state.by_wd.get_mut(&wd) else {
@@ -138,8 +144,12 @@ impl Writes {
             let len = field(12) as usize;
             bytes = &bytes[(EVENT + len).min(bytes.len())..];
             if mask & inotify::ReadFlags::QUEUE_OVERFLOW.bits() != 0 {
-                // Events were lost: every follower looks.
-                state.by_wd.values().flatten().for_each(|h| h.notify.notify_one());
+                // Events were lost (a watch the kernel dropped may be among them): every
+                // follower looks, and notify's reports wake them from now on.
+                for hint in state.by_wd.values().flatten() {
+                    hint.without_writes();
+                    hint.notify.notify_one();
+                }
                 continue;
             }
             if mask & inotify::ReadFlags::IGNORED.bits() != 0 {
@@ -164,7 +174,7 @@ impl Writes {
     /// The instance failed: notify wakes every follower from now on.
     fn give_up(&self) {
         let mut state = lock(&self.state);
-        state.room = 0;
+        state.dead = true;
         for hint in state.by_wd.values().flatten() {
             hint.without_writes();
             hint.notify.notify_one();
