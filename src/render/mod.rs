@@ -328,7 +328,6 @@ impl Renderer {
     }
 }
 
-/// `[label] ` padded to `width` cells, coloured if asked.
 /// The hot path: each line as its prefix, its bytes and a newline.
 ///
 /// Two copies a line: a prefix of up to 16 bytes goes as one fixed-size store (and the length
@@ -357,6 +356,7 @@ fn plain_lines(prefix: &[u8], batch: &Batch, out: &mut Vec<u8>) {
     }
 }
 
+/// `[label] ` padded to `width` cells, coloured if asked.
 fn prefix(label: &str, colour: u8, width: usize, color: bool) -> Vec<u8> {
     let mut p = Vec::with_capacity(label.len() + width + 12);
     if color {
