@@ -7,26 +7,27 @@
 //! a watch on its nearest existing ancestor until it appears. Where events cannot be trusted (a
 //! remote or FUSE file system, or no inotify watch left) the subscriber is told to poll instead.
 //!
-//! Watches are added and removed only by a manager thread: notify's event thread must never wait
-//! on its own watch calls, so it merely dispatches events and queues directories to re-resolve.
+//! Watches are added and removed only by a manager thread (`manager.rs`): notify's event thread
+//! must never wait on its own watch calls, so it merely dispatches events (`dispatch.rs`) and
+//! queues directories to re-resolve. A follower's side is its `Subscription` (`subscription.rs`).
 
+mod dispatch;
 mod manager;
 mod path;
+mod subscription;
 mod writes;
 
 use std::collections::HashMap;
-use std::ffi::{OsStr, OsString};
-use std::future::Future;
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
-use notify::event::{AccessKind, EventKind};
-
 use manager::Manager;
 use path::{key_of, normalize};
-use tokio::sync::Notify;
+pub use subscription::Subscription;
+use subscription::{Hint, Key};
 use writes::Writes;
 
 /// How often a file whose events cannot be trusted is checked.
@@ -107,6 +108,13 @@ struct Dir {
     poll: Option<PollReason>,
 }
 
+impl Dir {
+    /// Every subscription's hint.
+    fn hints(&self) -> impl Iterator<Item = &Arc<Hint>> {
+        self.subs.values().flatten()
+    }
+}
+
 struct WatchEntry {
     refs: usize,
     /// (device, inode) of the directory when the watch was added; [`GONE`] once notify has
@@ -121,84 +129,9 @@ struct WatchEntry {
 /// would not tell that the watch must be added again.
 const GONE: (u64, u64) = (u64::MAX, u64::MAX);
 
-/// What a subscriber waits on.
-#[derive(Default)]
-struct Hint {
-    notify: Notify,
-    /// Wake for events on any name in the directory (while a renamed file is still drained).
-    any_name: AtomicBool,
-    /// Wake only for names that appear, go or move (a directory listing's changes).
-    names_only: bool,
-    poll: AtomicU8,
-    /// A watch of [`Writes`] wakes this subscriber for writes to the file it reads.
-    writes: AtomicBool,
-    /// How many hints to look at the name (anything but a write) there were.
-    looks: AtomicU64,
-    /// One more than `looks` was when the subscriber last found that its name still leads to
-    /// the file it reads (0: not so). While no hint to look at the name came since, notify's
-    /// report of a write there is passed over: the watch of [`Writes`] reported it first.
-    settled_at: AtomicU64,
-}
-
-impl Hint {
-    /// Wakes the subscriber to look at its name again.
-    fn wake(&self) {
-        self.looks.fetch_add(1, Ordering::SeqCst);
-        self.notify.notify_one();
-    }
-
-    /// Wakes the subscriber for notify's report of a write, unless a watch of [`Writes`] on
-    /// the file the name still leads to has reported it.
-    fn wake_for_write(&self) {
-        if self.writes.load(Ordering::SeqCst)
-            && self.settled_at.load(Ordering::SeqCst) == self.looks.load(Ordering::SeqCst) + 1
-        {
-            return;
-        }
-        self.notify.notify_one();
-    }
-
-    /// The watch of [`Writes`] is gone: notify's reports of writes wake the subscriber again.
-    fn without_writes(&self) {
-        self.writes.store(false, Ordering::SeqCst);
-    }
-}
-
 enum Request {
     Resolve(PathBuf),
     Release(PathBuf, bool),
-}
-
-/// One file's subscription; dropping it unsubscribes.
-pub struct Subscription {
-    shared: Arc<Shared>,
-    hint: Arc<Hint>,
-    /// The keys registered: the path itself, and the target of a symlink.
-    keys: Vec<Key>,
-    /// The watch of [`Writes`] on the file read, if any.
-    writes_wd: Option<i32>,
-    /// Whether the file read had its chance of such a watch (or there is no file).
-    writes_tried: bool,
-}
-
-/// What a subscription is registered under: a normalized directory and a name in it (empty: the
-/// directory's own names). Shared with the registry, not copied: ten thousand files in one
-/// directory hold one copy of its path and one of each name.
-#[derive(Clone, PartialEq, Eq, Hash)]
-struct Key {
-    dir: Arc<Path>,
-    name: Arc<OsStr>,
-}
-
-impl Key {
-    fn new((dir, name): (PathBuf, OsString)) -> Key {
-        Key { dir: dir.into(), name: name.into() }
-    }
-
-    /// A directory's own key (its names).
-    fn dir(dir: PathBuf) -> Key {
-        Key::new((dir, OsString::new()))
-    }
 }
 
 impl DirWatch {
@@ -241,205 +174,6 @@ impl DirWatch {
     }
 }
 
-impl Subscription {
-    /// Waits for the next hint that the file may have changed.
-    ///
-    /// Cancel-safe: a hint that arrives while nobody waits is kept for the next call.
-    pub async fn changed(&self) {
-        if self.poll_reason().is_some() {
-            // Boxed: a timer is large, and ten thousand waiting files mostly need none.
-            let tick = Box::pin(tokio::time::sleep(POLL_INTERVAL));
-            tokio::select! {
-                _ = self.hint.notify.notified() => {}
-                _ = tick => {}
-            }
-        } else {
-            self.hint.notify.notified().await;
-        }
-    }
-
-    /// Drops a hint that came while the file was being woken for an earlier one: what it
-    /// reports happened before now, so the look that follows sees it. (A write is often two
-    /// events, a change and a close: one look, not two.)
-    pub fn forget_pending(&self) {
-        let notified = std::pin::pin!(self.hint.notify.notified());
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        // Ready: a stored hint was taken. Pending: there was none (and dropping unregisters).
-        let _ = notified.poll(&mut cx);
-    }
-
-    /// `file` is now the file read under the name (`None`: no file is read): the watch for the
-    /// writes to the one before goes; [`Subscription::watch_writes`] gives this one its own.
-    pub fn set_file(&mut self, file: Option<std::os::fd::BorrowedFd<'_>>) {
-        self.hint.writes.store(false, Ordering::SeqCst);
-        self.hint.settled_at.store(0, Ordering::SeqCst);
-        if let (Some(wd), Some(Some(writes))) = (self.writes_wd.take(), self.shared.writes.get()) {
-            writes.remove(wd, &self.hint);
-        }
-        self.writes_tried = file.is_none();
-    }
-
-    /// Wakes for writes to `file` (the file read, which just changed) through a watch of its
-    /// own from now on. Once per file: a file that is never written to costs no watch, and ten
-    /// thousand files start as fast as before.
-    pub fn watch_writes(&mut self, file: std::os::fd::BorrowedFd<'_>) {
-        if std::mem::replace(&mut self.writes_tried, true) {
-            return;
-        }
-        if let Some(writes) = self.shared.writes() {
-            self.writes_wd = writes.add(file, &self.hint);
-            self.hint.writes.store(self.writes_wd.is_some(), Ordering::SeqCst);
-        }
-    }
-
-    /// Where the hints stand before a look at the name: given to [`Subscription::settled`]
-    /// once the look is over.
-    pub fn mark(&self) -> u64 {
-        self.hint.looks.load(Ordering::SeqCst)
-    }
-
-    /// Says what the look that began at `mark` found: `true`, that the name leads to the file
-    /// read (set with [`Subscription::set_file`]), so notify's reports of writes to it may be
-    /// passed over until a hint to look at the name comes.
-    pub fn settled(&self, mark: u64, settled: bool) {
-        let at = if settled { mark + 1 } else { 0 };
-        self.hint.settled_at.store(at, Ordering::SeqCst);
-    }
-
-    /// Why this file is polled, if it is.
-    pub fn poll_reason(&self) -> Option<PollReason> {
-        PollReason::from_code(self.hint.poll.load(Ordering::Relaxed))
-    }
-
-    /// Also wake for events on other names in the file's directory (used while the file's old
-    /// inode, renamed away, is still being read).
-    pub fn set_any_name(&self, on: bool) {
-        if self.hint.any_name.swap(on, Ordering::Relaxed) == on {
-            return;
-        }
-        let mut reg = lock(&self.shared.reg);
-        for Key { dir, name } in &self.keys {
-            if let Some(entry) = reg.dirs.get_mut(dir).filter(|_| !name.is_empty()) {
-                entry.any.retain(|h| !Arc::ptr_eq(h, &self.hint));
-                if on {
-                    entry.any.push(self.hint.clone());
-                }
-            }
-        }
-    }
-
-    /// Also wakes for the names in each of `dirs` (a glob's directories under its root), and
-    /// no longer for those of an earlier call that are not among them; the directory this was
-    /// subscribed with stays. True when a directory was added.
-    pub fn set_dirs(&mut self, dirs: &[PathBuf]) -> bool {
-        let first = self.keys.first().cloned();
-        let wanted: std::collections::HashSet<Key> = dirs
-            .iter()
-            .map(|d| {
-                let abs = std::path::absolute(d).unwrap_or_else(|_| d.clone());
-                Key::dir(normalize(&abs))
-            })
-            .filter(|k| Some(k) != first.as_ref())
-            .collect();
-        let old: Vec<_> = self.keys.drain(1.min(self.keys.len())..).collect();
-        let mut added = false;
-        for key in &old {
-            if !wanted.contains(key) {
-                self.remove_key(key.clone());
-            }
-        }
-        let had: std::collections::HashSet<_> = old.into_iter().collect();
-        for key in wanted {
-            if had.contains(&key) {
-                self.keys.push(key);
-            } else {
-                self.add_key(key);
-                added = true;
-            }
-        }
-        added
-    }
-
-    /// Also watch `target` (the file a symlink points to), replacing any earlier target.
-    pub fn set_target(&mut self, target: Option<&Path>) {
-        let wanted = target.map(|t| Key::new(key_of(t)));
-        if self.keys.get(1) == wanted.as_ref() {
-            return;
-        }
-        while self.keys.len() > 1 {
-            let key = self.keys.pop().expect("checked length");
-            self.remove_key(key);
-        }
-        if let Some(target) = target {
-            let key = self.shared.key_of(target);
-            self.add_key(key);
-        }
-    }
-
-    fn add_key(&mut self, Key { dir, name }: Key) {
-        let new_dir = {
-            let mut reg = lock(&self.shared.reg);
-            let broken = reg.broken;
-            let entry = reg.dirs.entry(dir.clone()).or_insert_with(|| Dir {
-                subs: HashMap::new(),
-                count: 0,
-                any: Vec::new(),
-                watched: None,
-                poll: broken.then_some(PollReason::NoWatch),
-            });
-            entry.subs.entry(name.clone()).or_default().push(self.hint.clone());
-            entry.count += 1;
-            if !name.is_empty() && self.hint.any_name.load(Ordering::Relaxed) {
-                entry.any.push(self.hint.clone());
-            }
-            let poll = entry.poll;
-            self.hint.poll.store(PollReason::code(poll), Ordering::Relaxed);
-            entry.count == 1
-        };
-        if new_dir {
-            self.shared.request(Request::Resolve(dir.to_path_buf()));
-        }
-        self.keys.push(Key { dir, name });
-    }
-
-    fn remove_key(&self, Key { dir, name }: Key) {
-        let mut reg = lock(&self.shared.reg);
-        let Some(entry) = reg.dirs.get_mut(&dir) else {
-            return;
-        };
-        let mine = |h: &Arc<Hint>| Arc::ptr_eq(h, &self.hint);
-        if let Some(hints) = entry.subs.get_mut(&name) {
-            if let Some(at) = hints.iter().position(mine) {
-                hints.swap_remove(at);
-                entry.count -= 1;
-            }
-            if hints.is_empty() {
-                entry.subs.remove(&name);
-            }
-        }
-        entry.any.retain(|h| !mine(h));
-        if entry.count == 0 {
-            let entry = reg.dirs.remove(&dir).expect("entry exists");
-            if let Some(watched) = entry.watched {
-                let waiting = *watched != *dir;
-                drop(reg);
-                self.shared.request(Request::Release(watched, waiting));
-            }
-        }
-    }
-}
-
-impl Drop for Subscription {
-    fn drop(&mut self) {
-        if let (Some(wd), Some(Some(writes))) = (self.writes_wd, self.shared.writes.get()) {
-            writes.remove(wd, &self.hint);
-        }
-        for key in std::mem::take(&mut self.keys) {
-            self.remove_key(key);
-        }
-    }
-}
-
 impl Shared {
     /// The instance for writes, started on first use (on the runtime).
     fn writes(&self) -> Option<&Arc<Writes>> {
@@ -466,141 +200,6 @@ impl Shared {
         })
     }
 
-    /// Called on notify's thread for every event.
-    fn dispatch(self: &Arc<Self>, event: notify::Result<notify::Event>) {
-        yield_to_readers();
-        let event = match event {
-            Ok(event) => event,
-            Err(_) => return self.wake_all(),
-        };
-        if event.need_rescan() {
-            return self.wake_all();
-        }
-        if matches!(
-            event.kind,
-            EventKind::Access(AccessKind::Open(_) | AccessKind::Read | AccessKind::Close(_))
-        ) && !matches!(
-            event.kind,
-            EventKind::Access(AccessKind::Close(notify::event::AccessMode::Write))
-        ) {
-            return;
-        }
-        let write = matches!(
-            event.kind,
-            EventKind::Modify(notify::event::ModifyKind::Data(_))
-                | EventKind::Access(AccessKind::Close(notify::event::AccessMode::Write))
-        );
-        let names = matches!(
-            event.kind,
-            EventKind::Create(_)
-                | EventKind::Remove(_)
-                | EventKind::Modify(notify::event::ModifyKind::Name(_))
-                | EventKind::Other
-        );
-        // notify drops its watch of a directory that is deleted or moved away (seen from the
-        // directory itself or from its parent).
-        let dropped = matches!(
-            event.kind,
-            EventKind::Remove(_) | EventKind::Modify(notify::event::ModifyKind::Name(_))
-        );
-        let mut resolve = Vec::new();
-        {
-            let mut reg = lock(&self.reg);
-            for path in &event.paths {
-                if dropped {
-                    if let Some(watch) = reg.watches.get_mut(path) {
-                        watch.id = GONE;
-                    }
-                }
-                reg.dispatch_path(path, names, write, &mut resolve);
-            }
-        }
-        for dir in resolve {
-            self.request(Request::Resolve(dir));
-        }
-    }
-
-    fn wake_all(&self) {
-        let reg = lock(&self.reg);
-        for dir in reg.dirs.values() {
-            for hint in dir.hints() {
-                hint.wake();
-            }
-        }
-    }
-}
-
-impl Dir {
-    /// Every subscription's hint.
-    fn hints(&self) -> impl Iterator<Item = &Arc<Hint>> {
-        self.subs.values().flatten()
-    }
-}
-
-impl Registry {
-    /// Wakes the subscribers an event on `path` concerns; `names` says whether a name
-    /// appeared, went or moved, `write` whether the event is a write to the file.
-    fn dispatch_path(&self, path: &Path, names: bool, write: bool, resolve: &mut Vec<PathBuf>) {
-        if let (Some(parent), Some(name)) = (path.parent(), path.file_name()) {
-            if let Some(dir) = self.dirs.get(parent) {
-                if dir.watched.as_deref() == Some(parent) {
-                    let by_name = dir.subs.get(name).into_iter().flatten();
-                    let any = dir.subs.get(OsStr::new("")).into_iter().flatten().chain(&dir.any);
-                    for hint in by_name.chain(any) {
-                        if names || !hint.names_only {
-                            if write {
-                                hint.wake_for_write();
-                            } else {
-                                hint.wake();
-                            }
-                        }
-                    }
-                }
-            }
-            // Something appeared (or went) below a watched ancestor of a missing directory.
-            if self.watches.get(parent).is_some_and(|w| w.waiting > 0) {
-                for (key, dir) in &self.dirs {
-                    if dir.watched.as_deref() == Some(parent)
-                        && **key != *parent
-                        && key.starts_with(path)
-                    {
-                        resolve.push(key.to_path_buf());
-                    }
-                }
-            }
-        }
-        // An event on a watched directory itself: it may have been deleted, moved or replaced.
-        // The directory of that name is looked at too, even if the manager has not yet recorded
-        // that its own watch serves it (it may be just doing so).
-        if self.watches.contains_key(path) {
-            for (key, dir) in &self.dirs {
-                if dir.watched.as_deref() == Some(path) || **key == *path {
-                    resolve.push(key.to_path_buf());
-                }
-            }
-        }
-    }
-}
-
-/// Makes notify's thread (the caller) give way to the runtime: a write to a followed file wakes
-/// both (notify's directory watch sees it too, and passes over it), and the one that reads the
-/// line must not wait for a CPU behind the one that does nothing with it.
-fn yield_to_readers() {
-    thread_local! {
-        static DONE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-    }
-    if !DONE.replace(true) {
-        let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), NICE);
-    }
-}
-
-/// The niceness of notify's thread.
-const NICE: i32 = 10;
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-impl Shared {
     /// [`key_of`], with the directory's normalization remembered.
     fn key_of(&self, path: &Path) -> Key {
         let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
@@ -620,9 +219,14 @@ impl Shared {
     }
 }
 
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::future::Future;
     use std::io::Write;
     use std::os::fd::AsFd;
 

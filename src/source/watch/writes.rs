@@ -7,7 +7,7 @@
 //! raises): a write then wakes the follower at once, as `tail -F`'s single wake-up does. notify's
 //! directory watches stay the source of every other event (names that appear, go or move), and
 //! its report of a write to a file watched here is passed over while the follower knows the name
-//! still leads to that file (see [`super::Hint`]).
+//! still leads to that file (see [`super::subscription::Hint`]).
 //!
 //! The watch is added through `/proc/self/fd/N`, so it is on the very file the follower has
 //! open, whatever its name leads to meanwhile. Watches are a per-user resource shared with
