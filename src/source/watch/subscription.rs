@@ -10,6 +10,8 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 
 use super::path::{key_of, normalize};
+#[cfg(doc)]
+use super::writes::Writes;
 use super::{lock, Dir, PollReason, Request, Shared, POLL_INTERVAL};
 
 /// What a subscriber waits on.
@@ -21,13 +23,13 @@ pub(super) struct Hint {
     /// Wake only for names that appear, go or move (a directory listing's changes).
     pub(super) names_only: bool,
     pub(super) poll: AtomicU8,
-    /// A watch of [`Writes`](super::writes::Writes) wakes this subscriber for writes to the file it reads.
+    /// A watch of [`Writes`] wakes this subscriber for writes to the file it reads.
     pub(super) writes: AtomicBool,
     /// How many hints to look at the name (anything but a write) there were.
     pub(super) looks: AtomicU64,
     /// One more than `looks` was when the subscriber last found that its name still leads to
     /// the file it reads (0: not so). While no hint to look at the name came since, notify's
-    /// report of a write there is passed over: the watch of [`Writes`](super::writes::Writes) reported it first.
+    /// report of a write there is passed over: the watch of [`Writes`] reported it first.
     pub(super) settled_at: AtomicU64,
 }
 
@@ -38,7 +40,7 @@ impl Hint {
         self.notify.notify_one();
     }
 
-    /// Wakes the subscriber for notify's report of a write, unless a watch of [`Writes`](super::writes::Writes) on
+    /// Wakes the subscriber for notify's report of a write, unless a watch of [`Writes`] on
     /// the file the name still leads to has reported it.
     pub(super) fn wake_for_write(&self) {
         if self.writes.load(Ordering::SeqCst)
@@ -49,7 +51,7 @@ impl Hint {
         self.notify.notify_one();
     }
 
-    /// The watch of [`Writes`](super::writes::Writes) is gone: notify's reports of writes wake the subscriber again.
+    /// The watch of [`Writes`] is gone: notify's reports of writes wake the subscriber again.
     pub(super) fn without_writes(&self) {
         self.writes.store(false, Ordering::SeqCst);
     }
@@ -61,7 +63,7 @@ pub struct Subscription {
     pub(super) hint: Arc<Hint>,
     /// The keys registered: the path itself, and the target of a symlink.
     pub(super) keys: Vec<Key>,
-    /// The watch of [`Writes`](super::writes::Writes) on the file read, if any.
+    /// The watch of [`Writes`] on the file read, if any.
     pub(super) writes_wd: Option<i32>,
     /// Whether the file read had its chance of such a watch (or there is no file).
     pub(super) writes_tried: bool,
