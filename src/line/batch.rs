@@ -79,19 +79,9 @@ impl Batch {
         self.lines.iter().map(move |&[s, e]| &self.data[s as usize..e as usize])
     }
 
-    /// The lines in order, each with the `\n` that ends it when that directly follows its
-    /// content in the buffer (not after a `\r` dropped, nor after a piece of an over-long
-    /// line): a slice ends in `\n` exactly when it was taken along.
-    pub fn iter_ended(&self) -> impl ExactSizeIterator<Item = &[u8]> + '_ {
-        let data = &self.data[..];
-        self.lines.iter().map(move |&[s, e]| {
-            let (s, e) = (s as usize, e as usize);
-            if data.get(e) == Some(&b'\n') {
-                &data[s..=e]
-            } else {
-                &data[s..e]
-            }
-        })
+    /// The buffer the lines share: each line of [`Batch::iter`] is a part of it.
+    pub fn bytes(&self) -> &[u8] {
+        &self.data
     }
 
     /// Line `i`'s content.

@@ -330,31 +330,65 @@ impl Renderer {
 
 /// The hot path: each line as its prefix, its bytes and a newline.
 ///
-/// Two copies a line: a prefix of up to 16 bytes goes as one fixed-size store (and the length
-/// set back), and a line goes together with the `\n` that follows it in the buffer.
+/// Everything is copied [`WIDE`] bytes at a time into room reserved once: a prefix of up to
+/// `WIDE` bytes is one fixed-size copy, a line's content as many as it takes, and then its `\n`.
+/// A copy may write up to `WIDE - 1` bytes beyond what it counts, which the next one
+/// overwrites. A fixed-size copy is one load and one store, where copying the exact length is a
+/// call to `memcpy` for every line.
 fn plain_lines(prefix: &[u8], batch: &Batch, out: &mut Vec<u8>) {
-    let mut pad = [0u8; 16];
-    // The last store may reach past the last prefix: room for it too, so that no store grows
-    // the buffer.
-    out.reserve(batch.content_bytes() + batch.len() * (prefix.len() + 1) + pad.len());
-    let short = prefix.len() <= pad.len();
-    if short {
-        pad[..prefix.len()].copy_from_slice(prefix);
-    }
-    for line in batch.iter_ended() {
-        if short {
-            let len = out.len() + prefix.len();
-            out.extend_from_slice(&pad);
-            out.truncate(len);
-        } else {
+    // Each line takes its prefix, its content and a `\n`; the last copy may reach `WIDE - 1`
+    // bytes further.
+    let most = batch.content_bytes() + batch.len() * (prefix.len() + 1);
+    out.reserve(most + WIDE);
+    if prefix.len() > WIDE {
+        for line in batch.iter() {
             out.extend_from_slice(prefix);
-        }
-        out.extend_from_slice(line);
-        if line.last() != Some(&b'\n') {
+            out.extend_from_slice(line);
             out.push(b'\n');
         }
+        return;
     }
+    let mut pad = [0u8; WIDE];
+    pad[..prefix.len()].copy_from_slice(prefix);
+    let data_end = batch.bytes().as_ptr_range().end;
+    let first = out.len();
+    let room = out.spare_capacity_mut().as_mut_ptr().cast::<u8>();
+    let mut at = 0;
+    for line in batch.iter() {
+        let n = line.len();
+        let src = line.as_ptr();
+        // How many bytes may be read from `src`: the rest of the buffer the line is part of.
+        let readable = data_end as usize - src as usize;
+        // SAFETY: `room` is `out`'s spare capacity, at least `most + WIDE` bytes (reserved
+        // above). Every line writes its prefix, its content and a `\n` (all counted in
+        // `most`), and a copy at most `WIDE - 1` bytes beyond that, so no write leaves it.
+        // Reads of `WIDE` at a time are made only while they stay within the line's buffer
+        // (`readable`); otherwise the content is copied at its exact length. The buffer and
+        // `out` do not overlap (`out` is borrowed mutably).
+        unsafe {
+            let dst = room.add(at);
+            std::ptr::copy_nonoverlapping(pad.as_ptr(), dst, WIDE);
+            let dst = dst.add(prefix.len());
+            if n.next_multiple_of(WIDE) <= readable {
+                let mut k = 0;
+                while k < n {
+                    std::ptr::copy_nonoverlapping(src.add(k), dst.add(k), WIDE);
+                    k += WIDE;
+                }
+            } else {
+                std::ptr::copy_nonoverlapping(src, dst, n);
+            }
+            *dst.add(n) = b'\n';
+        }
+        at += prefix.len() + n + 1;
+    }
+    debug_assert_eq!(at, most);
+    // SAFETY: every byte up to `at` was written above, within the reserved room.
+    unsafe { out.set_len(first + at) };
 }
+
+/// The size of one copy in [`plain_lines`].
+const WIDE: usize = 16;
 
 /// `[label] ` padded to `width` cells, coloured if asked.
 fn prefix(label: &str, colour: u8, width: usize, color: bool) -> Vec<u8> {
@@ -619,6 +653,42 @@ mod tests {
                     || ('\u{2066}'..='\u{2069}').contains(&c)
             })
             .collect()
+    }
+
+    proptest::proptest! {
+        /// The hot path's wide copies write exactly each line's prefix, bytes and `\n`, after
+        /// what the buffer held, whatever the lengths and wherever a line ends in its buffer.
+        #[test]
+        fn piped_output_is_exactly_prefix_line_and_newline(
+            input in proptest::collection::vec(
+                proptest::prop_oneof![4 => proptest::prelude::Just(b'x'), 1 => proptest::prelude::Just(b'\n'), 1 => proptest::prelude::any::<u8>()],
+                0..400),
+            cut in 0usize..400,
+            max in 1usize..70,
+            label in "[a-z]{0,24}",
+            before in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40),
+        ) {
+            let mut split = crate::line::Splitter::new(max);
+            let cut = cut.min(input.len());
+            let mut batches = Vec::new();
+            for part in [&input[..cut], &input[cut..]] {
+                split.push(part);
+                batches.extend(split.take_batch());
+            }
+            batches.extend(split.finish());
+            let mut r = Renderer::new(PIPE, PLAIN, None);
+            r.add_source(0, &label, "spec");
+            let (mut out, mut want) = (before.clone(), before);
+            for batch in batches {
+                for line in batch.iter() {
+                    want.extend_from_slice(format!("[{label}] ").as_bytes());
+                    want.extend_from_slice(line);
+                    want.push(b'\n');
+                }
+                r.render(0, &Arrival { batch, peer: None, time: at(0, 0), stream: None }, &mut out);
+            }
+            proptest::prop_assert_eq!(out, want);
+        }
     }
 
     proptest::proptest! {
