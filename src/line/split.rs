@@ -186,16 +186,16 @@ impl Splitter {
         let pos = self.scanned as usize;
         let mut lines = Vec::new();
         let mut start = 0;
-        each_newline(&data[pos..], |i| {
-            let nl = pos + i;
-            if lines.capacity() == 0 {
-                // Room for lines of a hundred bytes or so: most batches never grow their list.
-                lines.reserve((data.len() - nl) / 96 + 2);
-            }
-            let end = if nl > start && data[nl - 1] == b'\r' { nl - 1 } else { nl };
-            push_pieces(&mut lines, start, end, max);
-            start = nl + 1;
-        });
+        if let Some(first) = memchr::memchr(b'\n', &data[pos..]) {
+            // Room for lines of a hundred bytes or so: most batches never grow their list.
+            lines.reserve((data.len() - pos - first) / 96 + 2);
+            each_newline(&data[pos + first..], |i| {
+                let nl = pos + first + i;
+                let end = if nl > start && data[nl - 1] == b'\r' { nl - 1 } else { nl };
+                push_pieces(&mut lines, start, end, max);
+                start = nl + 1;
+            });
+        }
         if lines.capacity() > 2 * lines.len() + 16 {
             // Long lines: the room guessed for short ones goes back (the list travels with the
             // batch).
