@@ -655,14 +655,18 @@ mod tests {
             .collect()
     }
 
+    /// Mostly `x`, often `\n`, sometimes any byte (`\r` among them).
+    fn log_byte() -> impl proptest::strategy::Strategy<Value = u8> {
+        use proptest::prelude::{any, Just};
+        proptest::prop_oneof![4 => Just(b'x'), 1 => Just(b'\n'), 1 => any::<u8>()]
+    }
+
     proptest::proptest! {
         /// The hot path's wide copies write exactly each line's prefix, bytes and `\n`, after
         /// what the buffer held, whatever the lengths and wherever a line ends in its buffer.
         #[test]
         fn piped_output_is_exactly_prefix_line_and_newline(
-            input in proptest::collection::vec(
-                proptest::prop_oneof![4 => proptest::prelude::Just(b'x'), 1 => proptest::prelude::Just(b'\n'), 1 => proptest::prelude::any::<u8>()],
-                0..400),
+            input in proptest::collection::vec(log_byte(), 0..400),
             cut in 0usize..400,
             max in 1usize..70,
             label in "[a-z]{0,24}",
