@@ -87,14 +87,14 @@ impl Splitter {
         if cap - len >= need {
             return;
         }
-        if len < MAX_READ {
+        // Doubling keeps the copies few; while the shared budget is nearly spent, a quarter more
+        // at a time keeps the slack small.
+        let pressed = self.next_read() < self.read_size as usize;
+        if len < MAX_READ && !pressed {
             self.buf.reserve(need);
             return;
         }
-        // Doubling keeps the copies few; while the shared budget is nearly spent, a quarter more
-        // at a time keeps the slack small.
-        let grown =
-            if self.next_read() < self.read_size as usize { cap + cap / 4 } else { 2 * cap };
+        let grown = if pressed { cap + cap / 4 } else { 2 * cap };
         let cap = (len + need).max(grown.min(self.max as usize + 1 + need));
         let mut fresh = BytesMut::with_capacity(cap);
         fresh.extend_from_slice(&self.buf);
@@ -104,6 +104,14 @@ impl Splitter {
     /// Doubles the size of the next read, up to [`MAX_READ`].
     fn grow_reads(&mut self) {
         self.read_size = (self.read_size * 2).min(MAX_READ as u32);
+    }
+
+    /// Gives back the room taken by [`Splitter::read_buf`] when the read found nothing and
+    /// nothing is pending: an input waiting for bytes holds no buffer.
+    pub fn shed(&mut self) {
+        if self.buf.is_empty() {
+            self.buf = BytesMut::new();
+        }
     }
 
     /// Reports how many bytes the last read into [`Splitter::read_buf`] delivered, so that the

@@ -6,6 +6,10 @@
 //! `Condvar`; the receiver is a stream's `poll_recv`. The channel closes when every sender is
 //! gone (the receiver sees the end once the queue is empty) or when the receiver is dropped
 //! (senders then fail).
+//!
+//! A sender may also take a place in the queue before it has a value ([`Sender::reserve`]):
+//! inputs that read only once they hold a place keep at most [`CAP`] read batches waiting
+//! between them, however many of them there are.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -26,6 +30,8 @@ struct Shared<T> {
 
 struct State<T> {
     queue: VecDeque<T>,
+    /// Places taken by [`Permit`]s not yet used.
+    reserved: usize,
     senders: usize,
     receiver_gone: bool,
     receiver: Option<Waker>,
@@ -49,6 +55,7 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
     let shared = Arc::new(Shared {
         state: Mutex::new(State {
             queue: VecDeque::new(),
+            reserved: 0,
             senders: 1,
             receiver_gone: false,
             receiver: None,
@@ -64,6 +71,49 @@ impl<T> Shared<T> {
     fn lock(&self) -> MutexGuard<'_, State<T>> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    /// Tells a waiting sender that a place is free.
+    fn made_room(&self, blocked: bool) {
+        self.room.notify_one();
+        if blocked {
+            self.room_cv.notify_one();
+        }
+    }
+}
+
+impl<T> State<T> {
+    fn is_full(&self) -> bool {
+        self.queue.len() + self.reserved >= CAP
+    }
+}
+
+/// A place in the queue, taken by [`Sender::reserve`]; dropping it unused gives it back.
+pub struct Permit<'a, T>(&'a Sender<T>);
+
+impl<T> Permit<'_, T> {
+    /// Puts `value` in the place taken; fails only when the receiver is gone.
+    pub fn send(self, value: T) -> Result<(), Closed<T>> {
+        let shared = &*(self.0).0;
+        std::mem::forget(self);
+        let mut state = shared.lock();
+        state.reserved -= 1;
+        if state.receiver_gone {
+            return Err(Closed(value));
+        }
+        push(state, value);
+        Ok(())
+    }
+}
+
+impl<T> Drop for Permit<'_, T> {
+    fn drop(&mut self) {
+        let shared = &*(self.0).0;
+        let mut state = shared.lock();
+        state.reserved -= 1;
+        let blocked = state.blocked > 0;
+        drop(state);
+        shared.made_room(blocked);
+    }
 }
 
 impl<T> Sender<T> {
@@ -74,11 +124,31 @@ impl<T> Sender<T> {
         if state.receiver_gone {
             return Err(Closed(value));
         }
-        if state.queue.len() >= CAP {
+        if state.is_full() {
             return Ok(Some(value));
         }
         push(state, value);
         Ok(None)
+    }
+
+    /// Takes a place in the queue, waiting for one; fails when the receiver is gone.
+    pub async fn reserve(&self) -> Result<Permit<'_, T>, Closed<()>> {
+        loop {
+            let room = self.0.room.notified();
+            tokio::pin!(room);
+            room.as_mut().enable();
+            {
+                let mut state = self.0.lock();
+                if state.receiver_gone {
+                    return Err(Closed(()));
+                }
+                if !state.is_full() {
+                    state.reserved += 1;
+                    return Ok(Permit(self));
+                }
+            }
+            room.await;
+        }
     }
 
     /// Sends, waiting for room.
@@ -111,7 +181,7 @@ impl<T> Sender<T> {
             if state.receiver_gone {
                 return Err(Closed(value));
             }
-            if state.queue.len() < CAP {
+            if !state.is_full() {
                 break;
             }
             state.blocked += 1;
@@ -165,10 +235,7 @@ impl<T> Receiver<T> {
             }
             let blocked = state.blocked > 0;
             drop(state);
-            self.0.room.notify_one();
-            if blocked {
-                self.0.room_cv.notify_one();
-            }
+            self.0.made_room(blocked);
             return Poll::Ready(Some(value));
         }
         if state.senders == 0 {
@@ -250,6 +317,30 @@ mod tests {
             drop(rx);
             // Room was made, then the receiver went: the send went or failed, and ended.
             let _ = waiting.await.unwrap();
+        });
+    }
+
+    #[test]
+    fn places_taken_count_as_queued_until_used_or_given_back() {
+        rt().block_on(async {
+            let (tx, mut rx) = channel::<u32>();
+            let mut permits = Vec::new();
+            for _ in 0..CAP {
+                permits.push(tx.reserve().await.unwrap());
+            }
+            assert!(tx.try_send(99).is_err(), "every place is taken");
+            drop(permits.pop());
+            tx.try_send(1).unwrap();
+            assert!(tx.try_send(99).is_err(), "full again");
+            permits.pop().unwrap().send(2).unwrap();
+            assert_eq!(poll_fn(|cx| rx.poll_recv(cx)).await, Some(1));
+            assert_eq!(poll_fn(|cx| rx.poll_recv(cx)).await, Some(2));
+            drop(permits);
+            for i in 0..CAP as u32 {
+                tx.try_send(i).unwrap();
+            }
+            drop(rx);
+            assert!(tx.reserve().await.is_err(), "no place once the receiver is gone");
         });
     }
 }

@@ -4,8 +4,10 @@
 //! The listener task owns its connections (a `JoinSet`), so dropping the source's stream aborts
 //! the listener and closes every connection. Each connection has its own line splitter, so lines
 //! from different connections never mix inside a line; a connection's last line without `\n` is
-//! sent when it closes. A connection waiting to send (the output is behind) stops reading, and
-//! flow control then holds its sender back.
+//! sent when it closes. A connection reads only once it holds a place in the source's channel
+//! for what it reads: while the output is behind, connections stop reading, flow control holds
+//! their senders back, and the lines read but not yet sent are a few batches whatever the
+//! number of connections.
 //!
 //! Framing is detected per connection: a connection that starts like RFC 6587 octet counting
 //! (`123 <34>1 …`, as `logger --octet-count` and rsyslog send syslog) is unframed into one line per
@@ -16,8 +18,10 @@ use std::io;
 use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
+use bytes::BufMut;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::task::JoinSet;
 
@@ -34,7 +38,8 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// An accepted connection: bytes to read, and a way to wait for them without a buffer.
 pub trait Conn: AsyncRead + Unpin + Send + 'static {
-    /// Waits until there is something to read (or the peer closed). Cancel-safe.
+    /// Waits until there is something to read (or the peer closed), once a read found nothing.
+    /// Cancel-safe.
     fn readable(&self) -> impl Future<Output = io::Result<()>> + Send;
 }
 
@@ -199,40 +204,47 @@ impl Drop for Open {
     }
 }
 
-/// Reads one connection's lines until it closes. While it is idle it holds no buffer: reading
-/// waits for the socket to be readable first.
+/// Reads one connection's lines until it closes. While it is idle it holds no buffer: it waits
+/// for the socket to be readable, and a read that finds nothing gives its buffer back. It reads
+/// only with a place for the lines in its source's channel: however many connections there
+/// are, at most the channel's few read batches wait between them.
 async fn connection(mut conn: impl Conn, peer: Option<Peer>, emit: Emitter, limits: LineLimits) {
     let _open = Open::new(&emit.status);
     let mut lines = limits.splitter();
     let mut framing = Framing::Detect(Vec::new());
+    // Bytes may be there already (a TLS session decrypts some with its handshake): read first.
+    let mut wait = false;
     loop {
-        if conn.readable().await.is_err() {
+        if wait && conn.readable().await.is_err() {
             break;
         }
+        let Ok(place) = emit.reserve().await else { return };
         let read = if let Framing::Lines = framing {
             // Newline framing reads straight into the splitter.
-            match conn.read_buf(lines.read_buf()).await {
-                Ok(n) => {
-                    lines.note_read(n);
-                    n
-                }
-                Err(_) => 0,
+            let read = read_now(&mut conn, lines.read_buf()).await;
+            if let Some(Ok(n)) = read {
+                lines.note_read(n);
             }
+            read
         } else {
             let mut buf = Vec::with_capacity(16 * 1024);
-            match conn.read_buf(&mut buf).await {
-                Ok(n) => {
-                    framing.feed(&buf[..n], &mut lines);
-                    n
-                }
-                Err(_) => 0,
+            let read = read_now(&mut conn, &mut buf).await;
+            if let Some(Ok(n)) = read {
+                framing.feed(&buf[..n], &mut lines);
             }
+            read
         };
-        if read == 0 {
-            break;
+        match read {
+            None => {
+                lines.shed();
+                wait = true;
+                continue;
+            }
+            Some(Ok(0) | Err(_)) => break,
+            Some(Ok(_)) => wait = false,
         }
         if let Some(batch) = lines.take_batch() {
-            if emit.lines(batch, peer.as_ref()).await.is_err() {
+            if place.lines(batch, peer.as_ref()).is_err() {
                 return;
             }
         }
@@ -242,6 +254,17 @@ async fn connection(mut conn: impl Conn, peer: Option<Peer>, emit: Emitter, limi
         let _ = emit.lines(batch, peer.as_ref()).await;
     }
     let _ = emit.send(SourceEvent::InputEnded(peer)).await;
+}
+
+/// Reads what the connection has now into `buf`, without waiting: `None` when it has nothing
+/// (it then waits to be readable).
+async fn read_now(conn: &mut impl Conn, buf: &mut impl BufMut) -> Option<io::Result<usize>> {
+    let mut read = std::pin::pin!(conn.read_buf(buf));
+    std::future::poll_fn(|cx| match Future::poll(read.as_mut(), cx) {
+        Poll::Ready(done) => Poll::Ready(Some(done)),
+        Poll::Pending => Poll::Ready(None),
+    })
+    .await
 }
 
 /// How a connection's bytes become lines.

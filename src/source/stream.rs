@@ -108,6 +108,12 @@ impl Emitter {
         self.send(SourceEvent::Note(msg.into())).await
     }
 
+    /// Takes a place for lines still to be read, waiting for one: an input that reads only
+    /// with a place in hand never holds read lines while it waits.
+    pub async fn reserve(&self) -> Result<LinePlace<'_>, Detached> {
+        self.tx.reserve().await.map(LinePlace).map_err(|_| Detached)
+    }
+
     /// Sends an event, waiting for room.
     pub async fn send(&self, ev: SourceEvent) -> Result<(), Detached> {
         self.tx.send(ev).await.map_err(|_| Detached)
@@ -121,6 +127,17 @@ impl Emitter {
     /// Sends an event from a thread outside the runtime, blocking for room.
     pub fn blocking_send(&self, ev: SourceEvent) -> Result<(), Detached> {
         self.tx.blocking_send(ev).map_err(|_| Detached)
+    }
+}
+
+/// A place in a source's channel for one batch of lines ([`Emitter::reserve`]); dropped
+/// unused, it is given back.
+pub struct LinePlace<'a>(channel::Permit<'a, SourceEvent>);
+
+impl LinePlace<'_> {
+    /// Sends lines in the place taken.
+    pub fn lines(self, batch: Batch, peer: Option<&Peer>) -> Result<(), Detached> {
+        self.0.send(SourceEvent::lines(Arrival::now(batch, peer))).map_err(|_| Detached)
     }
 }
 

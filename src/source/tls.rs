@@ -142,9 +142,10 @@ impl Listener for Tls {
 }
 
 impl Conn for TlsStream<TcpStream> {
-    /// Decrypted bytes may wait inside the TLS session with the socket empty: reading goes
-    /// straight to the read (a TLS connection holds its session's buffers anyway).
+    /// Called only after a read found nothing: the session then holds no decrypted bytes
+    /// (it reads the socket until it has some or the socket has none), so the socket is what
+    /// to wait for.
     async fn readable(&self) -> io::Result<()> {
-        Ok(())
+        self.get_ref().0.readable().await
     }
 }

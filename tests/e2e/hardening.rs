@@ -104,9 +104,10 @@ fn a_hundred_unfinished_megabyte_lines_share_one_budget_and_lose_nothing() {
     wait_until("every sender to have written its line", || sent.load(Ordering::SeqCst) == clients);
     let conns: Vec<TcpStream> = conns.into_iter().map(|h| h.join().unwrap()).collect();
     stderr.wait_for("the note on the budget", |b| contains(b, b"--max-pending-bytes"));
-    let rss = crate::util::peak_rss_kib(child.id());
     drop(conns);
     let (x, other) = counted.recv_timeout(Duration::from_secs(60)).expect("all the bytes");
+    // The peak of the whole run: holding the lines, cutting them, and the rest when they end.
+    let rss = crate::util::peak_rss_kib(child.id());
     let _ = child.kill();
     let _ = child.wait();
     assert_eq!((x, other), (clients * size, 0), "every byte once, nothing else");
