@@ -378,17 +378,19 @@ pub struct Args {
 /// wherever it stands as an option of its own (not as the value of another option, not after
 /// `--`).
 pub fn normalize(args: impl IntoIterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    // The spellings of every option that takes a value (`-n`, `--lines`), found once: a
+    // command line of ten thousand files asks for each of them.
     let cmd = Args::command();
-    let takes_value = |arg: &str| {
-        cmd.get_arguments().any(|a| {
-            a.get_action().takes_values()
-                && (a.get_short_and_visible_aliases().is_some_and(|s| {
-                    s.iter().any(|c| arg.strip_prefix('-') == Some(c.to_string().as_str()))
-                }) || a
-                    .get_long_and_visible_aliases()
-                    .is_some_and(|l| l.iter().any(|l| arg.strip_prefix("--") == Some(*l))))
-        })
-    };
+    let mut valued = std::collections::HashSet::new();
+    for a in cmd.get_arguments().filter(|a| a.get_action().takes_values()) {
+        for c in a.get_short_and_visible_aliases().unwrap_or_default() {
+            valued.insert(format!("-{c}"));
+        }
+        for l in a.get_long_and_visible_aliases().unwrap_or_default() {
+            valued.insert(format!("--{l}"));
+        }
+    }
+    let takes_value = |arg: &str| arg.starts_with('-') && valued.contains(arg);
     let mut out = Vec::new();
     let mut value_next = false;
     let mut rest = false;
