@@ -81,6 +81,22 @@ fn raise_fd_limit(sources: usize) {
                  the others wait until descriptors free up"
             ));
         }
+        grow_fd_table((sources as u64 + OWN).max(FD_TABLE).min(max));
+    }
+}
+
+/// Descriptors the table of open files has room for from the start, at least.
+const FD_TABLE: u64 = 1024;
+
+/// Makes the kernel's table of open files room for `size` descriptors now, while mux-tail has
+/// one thread: once threads share the table, each time it doubles waits for an RCU grace period
+/// (several milliseconds here; following a thousand files paid for four of them at start). A
+/// descriptor is placed at `size - 1` (the lowest free one from there) and closed again.
+fn grow_fd_table(size: u64) {
+    let Some(at) = size.checked_sub(1).and_then(|at| u32::try_from(at).ok()) else { return };
+    if let Ok(null) = std::fs::File::open("/dev/null") {
+        // Failing only costs the waits later.
+        let _ = rustix::io::fcntl_dupfd_cloexec(&null, at as rustix::fd::RawFd);
     }
 }
 
