@@ -25,7 +25,10 @@ pub fn run(config: Config) -> anyhow::Result<ExitCode> {
     }));
     raise_fd_limit(config.sources.len());
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let result = runtime.block_on(async {
+    // The mux runs as a task, not as the future `block_on` polls: a task it wakes (a file's,
+    // at start) and the mux then take turns on the runtime's queue, where the future of
+    // `block_on` would be polled only after a look at the I/O driver each time.
+    let main = runtime.spawn(async move {
         let (mode, tty) = keys_setup(&config)?;
         // Before any key can be pressed: Ctrl-Z must find its handler in place.
         let signals = Signals::new(tty.is_some())?;
@@ -55,6 +58,7 @@ pub fn run(config: Config) -> anyhow::Result<ExitCode> {
         }
         mux.run(output, received, signals).await
     });
+    let result = runtime.block_on(main).unwrap_or_else(|e| Err(anyhow::anyhow!("{e}")));
     term::restore();
     cleanup::run();
     // Threads blocked in reads (stdin, keys) must not hold the exit up.

@@ -8,16 +8,18 @@ use crate::source::Detached;
 
 impl Follower {
     /// Reads what there is to read and follows the name to a new file when it moved on; true
-    /// when the name still leads to the file read, and nothing else waits.
-    pub(super) async fn check(&mut self) -> Result<bool, Detached> {
+    /// when the name still leads to the file read, and nothing else waits. `caught_up`: the
+    /// file's first lines are out (before that, the mux gathers them and waits for the rest).
+    pub(super) async fn check(&mut self, caught_up: bool) -> Result<bool, Detached> {
         loop {
             if self.sub.is_some() && self.cur.as_ref().is_some_and(Current::rewritten) {
                 self.truncated().await?;
             }
             if self.cur.is_some() {
                 match self.read_current().await? {
-                    // Followed: the lines go out before the name is looked at.
-                    Ok(true) if self.sub.is_some() => tokio::task::yield_now().await,
+                    // Followed: the lines go out before the name is looked at (at start, the
+                    // mux gathers the first lines of many files, and waits for this one's end).
+                    Ok(true) if self.sub.is_some() && caught_up => tokio::task::yield_now().await,
                     Ok(_) => {}
                     Err(e) => {
                         self.note(format!("read error: {e}")).await?;

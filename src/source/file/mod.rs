@@ -304,7 +304,7 @@ impl Follower {
     /// Looks at the file and says what there is to say; false once the source ends.
     async fn step(&mut self, caught_up: &mut bool) -> Result<bool, Detached> {
         let mark = self.sub.as_ref().map(Subscription::mark);
-        let settled = self.check().await?;
+        let settled = self.check(*caught_up).await?;
         if let (Some(sub), Some(mark)) = (&self.sub, mark) {
             sub.settled(mark, settled);
         }
