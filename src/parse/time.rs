@@ -23,22 +23,37 @@ const JSON_PREFIX: usize = 2048;
 /// What times without a zone or a year are read against: the local time zone, and now.
 #[derive(Clone, Debug)]
 pub struct Clock {
-    pub tz: TimeZone,
+    /// The zone and the local year now, worked out when a time first needs them: finding the
+    /// system's zone reads the zone database's directory (a millisecond), and many runs read
+    /// no local time at all.
+    zone: std::sync::OnceLock<Zone>,
     pub now: Timestamp,
+}
+
+#[derive(Clone, Debug)]
+struct Zone {
+    tz: TimeZone,
     /// The local year now (worked out once, not for every line without a year).
     year: i16,
 }
 
+impl Zone {
+    fn new(tz: TimeZone, now: Timestamp) -> Zone {
+        let year = now.to_zoned(tz.clone()).year();
+        Zone { tz, year }
+    }
+}
+
 impl Clock {
-    /// The system's time zone (`TZ`, or /etc/localtime) and the time now.
+    /// The system's time zone (`TZ`, or /etc/localtime, looked at when first needed) and the
+    /// time now.
     pub fn system() -> Clock {
-        Clock::new(TimeZone::system(), Timestamp::now())
+        Clock { zone: std::sync::OnceLock::new(), now: Timestamp::now() }
     }
 
     /// Times read against `tz`, as if it were `now`.
     pub fn new(tz: TimeZone, now: Timestamp) -> Clock {
-        let year = now.to_zoned(tz.clone()).year();
-        Clock { tz, now, year }
+        Clock { zone: Zone::new(tz, now).into(), now }
     }
 
     /// The clock of this run: the system's time zone and the time mux-tail started (what every
@@ -48,15 +63,24 @@ impl Clock {
         CLOCK.get_or_init(Clock::system)
     }
 
+    fn zone(&self) -> &Zone {
+        self.zone.get_or_init(|| Zone::new(TimeZone::system(), self.now))
+    }
+
+    /// The time zone times without one are read in.
+    fn tz(&self) -> &TimeZone {
+        &self.zone().tz
+    }
+
     /// A local date and time as a timestamp (in a gap or a fold, as RFC 5545 does).
     pub fn local(&self, dt: DateTime) -> Option<Timestamp> {
-        self.tz.to_ambiguous_timestamp(dt).compatible().ok()
+        self.tz().to_ambiguous_timestamp(dt).compatible().ok()
     }
 
     /// The year of a date written without one (`Dec  2`): this year, or last year when that
     /// would be more than a day ahead of now.
     fn year_of(&self, month: i8, day: i8, hour: i8, minute: i8, second: i8) -> Option<DateTime> {
-        let year = self.year;
+        let year = self.zone().year;
         let dt = DateTime::new(year, month, day, hour, minute, second, 0).ok()?;
         let ahead = self.local(dt)?.as_second() - self.now.as_second();
         if ahead > 86_400 {
@@ -351,7 +375,7 @@ pub fn when(text: &str, clock: &Clock) -> Result<Timestamp, String> {
         return clock.local(date.to_datetime(jiff::civil::Time::midnight())).ok_or_else(bad);
     }
     if let Ok(time) = t.parse::<jiff::civil::Time>() {
-        let today = clock.now.to_zoned(clock.tz.clone()).date();
+        let today = clock.now.to_zoned(clock.tz().clone()).date();
         return clock.local(today.to_datetime(time)).ok_or_else(bad);
     }
     Err(bad())
