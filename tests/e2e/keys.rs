@@ -329,8 +329,9 @@ fn keys_work_when_stdout_is_piped_and_output_processing_stays_on() {
     // The list (on stderr) is the barrier: a2 reached the mux, and was dropped.
     let end = Instant::now() + DEADLINE;
     loop {
-        pty.send(b"l");
+        // Counted before the key: the list may be out before the next look.
         let n = t.text().matches("#  label").count();
+        pty.send(b"l");
         pty.screen
             .wait_for("a list", |b| String::from_utf8_lossy(b).matches("#  label").count() > n);
         let text = t.text();

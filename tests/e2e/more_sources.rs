@@ -39,10 +39,16 @@ fn unix_socket_is_owner_only_and_removed_after_ctrl_c() {
     let env = TestEnv::new();
     let sock = env.path("mt.sock");
     let mut run = env.cmd().arg(format!("unix:{}", sock.display())).spawn();
-    wait_until("the socket file", || sock.exists());
+    // A connection is taken only once the socket listens, which comes after its mode is set
+    // (the file itself appears a moment before).
+    let mut a = None;
+    wait_until("the socket to take a connection", || {
+        a = UnixStream::connect(&sock).ok();
+        a.is_some()
+    });
+    let mut a = a.unwrap();
     let mode = std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
-    let mut a = UnixStream::connect(&sock).unwrap();
     let mut b = UnixStream::connect(&sock).unwrap();
     a.write_all(b"from a\npart").unwrap();
     b.write_all(b"from b\n").unwrap();
