@@ -78,6 +78,11 @@ pub(super) fn start_offset(file: &File, size: u64, initial: Initial) -> io::Resu
                 }
                 end = start;
             }
+            // Fewer than n lines: all of the file is shown, and when one block held it, it is
+            // read already.
+            if size <= BLOCK {
+                return Ok(Start { pos: 0, read: buf, untimed: false });
+            }
             Ok(Start::at(0))
         }
         Initial::From(n) => {
@@ -155,6 +160,14 @@ mod tests {
         assert_eq!(offset(b"a\nb\nc\n", Initial::Last(0)), 6);
         assert_eq!(offset(b"", Initial::Last(3)), 0);
         assert_eq!(offset(b"\n\n", Initial::Last(1)), 1);
+    }
+
+    #[test]
+    fn a_file_of_fewer_lines_than_asked_for_is_read_once() {
+        let mut f = tempfile();
+        f.write_all(b"a\nb\n").unwrap();
+        let start = start_offset(&f, 4, Initial::Last(10)).unwrap();
+        assert_eq!((start.pos, &start.read[..]), (0, &b"a\nb\n"[..]), "kept, not read again");
     }
 
     #[test]
