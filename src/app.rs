@@ -97,10 +97,12 @@ const FD_TABLE: u64 = 1024;
 /// (several milliseconds here; following a thousand files paid for four of them at start). A
 /// descriptor is placed at `size - 1` (the lowest free one from there) and closed again.
 fn grow_fd_table(size: u64) {
-    let Some(at) = size.checked_sub(1).and_then(|at| u32::try_from(at).ok()) else { return };
+    let Some(at) = size.checked_sub(1).and_then(|at| rustix::fd::RawFd::try_from(at).ok()) else {
+        return;
+    };
     if let Ok(null) = std::fs::File::open("/dev/null") {
         // Failing only costs the waits later.
-        let _ = rustix::io::fcntl_dupfd_cloexec(&null, at as rustix::fd::RawFd);
+        let _ = rustix::io::fcntl_dupfd_cloexec(&null, at);
     }
 }
 

@@ -168,18 +168,20 @@ struct Group(i32);
 impl Drop for Group {
     fn drop(&mut self) {
         let pgid = self.0;
-        cleanup::forget_group(pgid);
         cleanup::terminate_group(pgid);
-        // SIGKILL what is still there after the grace period, without holding anyone up.
+        // SIGKILL what is still there after the grace period, without holding anyone up. The
+        // group stays registered until it is gone: should mux-tail end meanwhile (and this
+        // thread with it), its last cleanup still kills the group.
         let _ = std::thread::Builder::new().name("mux-tail reaper".into()).spawn(move || {
             let end = std::time::Instant::now() + cleanup::GRACE;
             while cleanup::group_alive(pgid) {
                 if std::time::Instant::now() >= end {
                     cleanup::kill_group(pgid);
-                    return;
+                    break;
                 }
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
+            cleanup::forget_group(pgid);
         });
     }
 }

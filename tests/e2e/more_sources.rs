@@ -130,6 +130,29 @@ fn quitting_leaves_no_process_of_a_command_behind() {
 }
 
 #[test]
+fn a_command_that_ignores_sigterm_is_killed_when_the_output_ends() {
+    let env = TestEnv::new();
+    // SIGTERM ignored by the shell and so by its children: only SIGKILL ends them.
+    let script = "cmd:trap '' TERM; sleep 1000 & echo $$ $! > pids.tmp; mv pids.tmp pids; \
+                  echo started; sleep 1001";
+    let (mut child, _stderr) = env.cmd().args(["--no-label", script]).spawn_stdout_unread();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    while !seen.ends_with(b"started\n") {
+        let mut buf = [0; 64];
+        let n = std::io::Read::read(&mut stdout, &mut buf).unwrap();
+        assert!(n > 0, "output ended early");
+        seen.extend_from_slice(&buf[..n]);
+    }
+    let pids = pids(&env);
+    assert_eq!(pids.len(), 2);
+    // The reader goes (as `| head -1` does): mux-tail ends, and takes the command with it.
+    drop(stdout);
+    crate::util::wait_child(&mut child);
+    wait_until("the command's processes to be killed", || pids.iter().all(|&p| !alive(p)));
+}
+
+#[test]
 fn globs_follow_every_match_and_files_that_appear_later() {
     let env = TestEnv::new();
     std::fs::create_dir(env.path("logs")).unwrap();
