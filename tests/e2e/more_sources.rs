@@ -136,18 +136,14 @@ fn a_command_that_ignores_sigterm_is_killed_when_the_output_ends() {
     let script = "cmd:trap '' TERM; sleep 1000 & echo $$ $! > pids.tmp; mv pids.tmp pids; \
                   echo started; sleep 1001";
     let (mut child, _stderr) = env.cmd().args(["--no-label", script]).spawn_stdout_unread();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut seen = Vec::new();
-    while !seen.ends_with(b"started\n") {
-        let mut buf = [0; 64];
-        let n = std::io::Read::read(&mut stdout, &mut buf).unwrap();
-        assert!(n > 0, "output ended early");
-        seen.extend_from_slice(&buf[..n]);
-    }
+    let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut reader, &mut line).unwrap();
+    assert_eq!(line, "started\n", "output ended early");
     let pids = pids(&env);
     assert_eq!(pids.len(), 2);
     // The reader goes (as `| head -1` does): mux-tail ends, and takes the command with it.
-    drop(stdout);
+    drop(reader);
     crate::util::wait_child(&mut child);
     wait_until("the command's processes to be killed", || pids.iter().all(|&p| !alive(p)));
 }
