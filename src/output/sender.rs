@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::mpsc;
 
-use super::{Out, Writer, DIRECT_BYTES};
+use super::{Direct, Out, Writer, DIRECT_BYTES};
 
 /// The writer's state, shared by the writer thread and the mux.
 pub(super) struct Shared {
@@ -21,28 +21,27 @@ impl Shared {
         self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Handles `msg` on the caller's thread when nothing is queued before it and it only
-    /// renders lines for stdout; gives back what must still go to the writer thread: `msg`
-    /// itself, or a [`Out::Flush`] for what stdout had no room for.
+    /// Handles `msg` on the caller's thread when nothing is queued before it, it only renders
+    /// lines for stdout and stdout allows it (see [`Direct`]); gives back what must still go to
+    /// the writer thread: `msg` itself, or a [`Out::Flush`] for what stdout had no room for.
     fn handle_here(&self, msg: Out) -> Option<Out> {
-        if self.queued.load(Ordering::Acquire) != 0
-            || msg.line_bytes() > DIRECT_BYTES
-            || !msg.stdout_only()
-        {
+        if self.queued.load(Ordering::Acquire) != 0 || !msg.stdout_only() {
             return Some(msg);
         }
         // Nothing is queued, so the writer thread is not holding the lock (it lets go before
         // it counts its messages done).
         let Ok(mut w) = self.writer.try_lock() else { return Some(msg) };
-        if !w.direct {
-            return Some(msg);
+        match w.direct {
+            Direct::Never => return Some(msg),
+            Direct::Small if msg.line_bytes() > DIRECT_BYTES => return Some(msg),
+            Direct::Small | Direct::All => {}
         }
-        w.nowait = true;
+        w.by_mux = true;
         let written = w.handle(msg).and_then(|()| w.flush());
-        w.nowait = false;
+        w.by_mux = false;
         if written.is_err() {
-            // The writer thread tries again, and says how the output ended.
-            w.direct = false;
+            // The writer thread tries again (what is left), and says how the output ended.
+            w.direct = Direct::Never;
         }
         (!w.buf.is_empty()).then_some(Out::Flush)
     }
