@@ -9,12 +9,13 @@
 //! them itself ([`OutPermit::send`]). Into a pipe or a socket, a few lines at a time, so that a
 //! line arriving alone is out one thread wake-up sooner; that write never waits (`RWF_NOWAIT`):
 //! what the reader has no room for yet is left to the writer thread, so a stalled reader never
-//! stops the mux (keys, signals) from going on. Into a file on a local file system, every
-//! message: such a write only copies into the page cache, and doing it where the lines were read
+//! stops the mux (keys, signals) from going on. Into a file in memory (tmpfs, ramfs), every
+//! message: such a write only copies into pages of memory, and doing it where the lines were read
 //! (while they are still in that core's cache, with no thread to wake) costs a fifth less CPU
-//! per line than handing them over. A terminal, or a file on a network or user-space file
-//! system, is written by the writer thread alone (a terminal can hold a write back, a server
-//! that went away stall it for good).
+//! per line than handing them over. A terminal, or any other file, is written by the writer
+//! thread alone: a terminal can hold a write back, and a write to a disk can wait on the device
+//! (throttled behind dirty pages, or for good when the device is gone or the file system frozen)
+//! in a sleep that only a fatal signal ends, which would leave the mux deaf to keys and Ctrl-C.
 //!
 //! When stdout is a pipe or socket, a second thread waits in `poll` for the reader to go away, so
 //! that `mux-tail … | head -1` ends at once even while no input arrives (as GNU tail does).
@@ -53,13 +54,13 @@ const DIRECT_BYTES: usize = 16 * 1024;
 /// What of stdout the mux may write itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Direct {
-    /// Nothing: the writer thread writes everything (a terminal, a file that a network could
-    /// stall, or since a write of the mux's failed).
+    /// Nothing: the writer thread writes everything (a terminal, a file on a disk or a network,
+    /// or since a write of the mux's failed).
     Never,
     /// A pipe or socket: messages of up to [`DIRECT_BYTES`] of lines, with writes that never
     /// wait.
     Small,
-    /// A file on a local file system: every message, with writes that wait for the page cache.
+    /// A file in memory: every message, with writes that only wait for pages of memory.
     All,
 }
 
@@ -155,7 +156,7 @@ pub fn start(renderer: Renderer, status_line: bool, tty: Option<File>) -> io::Re
     });
     let direct = if piped {
         Direct::Small
-    } else if kind.is_ok_and(|t| t.is_file()) && on_local_disk(&stdout) {
+    } else if kind.is_ok_and(|t| t.is_file()) && in_memory(&stdout) {
         Direct::All
     } else {
         Direct::Never
@@ -176,24 +177,17 @@ pub fn start(renderer: Renderer, status_line: bool, tty: Option<File>) -> io::Re
     spawn_writer(Writer::new(renderer, status_line, tty, stdout, direct), end_tx, end)
 }
 
-/// Whether `file` is on a file system kept by this kernel alone (memory or a local disk), whose
-/// writes never wait on another host or a user-space server.
-fn on_local_disk(file: &File) -> bool {
+/// Whether `file` is on a file system in memory, whose writes wait on no device (nor on dirty
+/// pages being written back: there is no writeback).
+fn in_memory(file: &File) -> bool {
     // Magic numbers from statfs(2).
-    const LOCAL: &[u64] = &[
+    const MEMORY: &[u64] = &[
         0x0102_1994, // tmpfs
         0x8584_58F6, // ramfs
-        0xEF53,      // ext2, ext3, ext4
-        0x5846_5342, // XFS
-        0x9123_683E, // Btrfs
-        0xF2F5_2010, // F2FS
-        0x794C_7630, // overlay (containers)
-        0x2FC1_2FC1, // ZFS
-        0xCA45_1A4E, // bcachefs
     ];
     match rustix::fs::fstatfs(file) {
         #[allow(clippy::unnecessary_cast)]
-        Ok(fs) => LOCAL.contains(&(fs.f_type as u64 & 0xFFFF_FFFF)),
+        Ok(fs) => MEMORY.contains(&(fs.f_type as u64 & 0xFFFF_FFFF)),
         Err(_) => false,
     }
 }
@@ -496,7 +490,11 @@ mod tests {
         let shared = tx.shared.clone().unwrap();
         drop(tx);
         assert!(matches!(end.recv().await, Some(OutputEnd::Finished)));
-        assert_eq!(shared.lock().direct, Direct::Never, "the write that never waits was refused");
+        assert_eq!(
+            shared.lock().direct,
+            Direct::Never,
+            "the write that never waits was not refused"
+        );
         let mut out = String::new();
         file.rewind().unwrap();
         file.read_to_string(&mut out).unwrap();
@@ -506,35 +504,28 @@ mod tests {
         assert!(out == want, "the output differs");
     }
 
-    /// Into a file on a local file system, the mux writes every message itself, however large,
-    /// before `send` returns; what goes to the writer thread (stderr) does not overtake it, and
-    /// lines sent while that waits in the queue come out after it, in order.
-    #[tokio::test]
-    async fn the_mux_writes_a_local_file_itself() {
+    /// Into a file in memory, the mux writes a message itself however large, but never one for
+    /// stderr, nor any while a message waits in the writer's queue.
+    #[test]
+    fn the_mux_writes_a_file_in_memory_itself() {
         let file = tempfile::tempfile_in("/dev/shm").unwrap();
-        assert!(on_local_disk(&file), "tmpfs is a local file system");
+        assert!(in_memory(&file), "/dev/shm is a tmpfs");
         let mut read = file.try_clone().unwrap();
         let style = Style { label: true, color: false, terminal: false };
         let renderer = Renderer::new(style, Layout::Default { timestamps: false }, None);
-        let (end_tx, end) = mpsc::unbounded_channel();
         let writer = Writer::new(renderer, false, None, file, Direct::All);
-        let Output { tx, mut end } = spawn_writer(writer, end_tx, end).unwrap();
+        let shared = Shared { writer: Mutex::new(writer), queued: AtomicUsize::new(0) };
         let big = lines(1, 20_000);
         assert!(big.line_bytes() > DIRECT_BYTES);
         let first = Out::Many(vec![Out::Source(1, "app".into(), "a".into()), big]);
-        tx.reserve().await.unwrap().send(first);
-        let shared = tx.shared.clone().unwrap();
-        assert_eq!(shared.queued.load(Ordering::Acquire), 0, "nothing went to the writer thread");
-        let len = read.metadata().unwrap().len() as usize;
-        assert_eq!(len, expected("app", 20_000).len(), "written before send returned");
-        tx.reserve().await.unwrap().send(Out::Stderr(vec![]));
-        tx.reserve().await.unwrap().send(lines(1, 3));
-        drop(tx);
-        assert!(matches!(end.recv().await, Some(OutputEnd::Finished)));
-        assert_eq!(shared.lock().direct, Direct::All);
+        assert!(shared.handle_here(first).is_none(), "left to the writer thread");
+        assert!(shared.handle_here(Out::Stderr(vec![])).is_some(), "stderr written by the mux");
+        shared.queued.store(1, Ordering::Release);
+        assert!(shared.handle_here(lines(1, 3)).is_some(), "written before what is queued");
         let mut out = String::new();
         read.rewind().unwrap();
         read.read_to_string(&mut out).unwrap();
-        assert!(out == expected("app", 20_000) + &expected("app", 3), "the output differs");
+        assert!(out == expected("app", 20_000), "the output differs");
+        assert_eq!(shared.lock().direct, Direct::All);
     }
 }

@@ -24,7 +24,7 @@ impl Shared {
     /// Handles `msg` on the caller's thread when nothing is queued before it, it only renders
     /// lines for stdout and stdout allows it (see [`Direct`]); gives back what must still go to
     /// the writer thread: `msg` itself, or a [`Out::Flush`] for what stdout had no room for.
-    fn handle_here(&self, msg: Out) -> Option<Out> {
+    pub(super) fn handle_here(&self, msg: Out) -> Option<Out> {
         if self.queued.load(Ordering::Acquire) != 0 || !msg.stdout_only() {
             return Some(msg);
         }
