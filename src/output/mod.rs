@@ -11,8 +11,8 @@
 //! what the reader has no room for yet is left to the writer thread, so a stalled reader never
 //! stops the mux (keys, signals) from going on. Into a file in memory (tmpfs, ramfs), every
 //! message: such a write only copies into pages of memory, and doing it where the lines were read
-//! (while they are still in that core's cache, with no thread to wake) costs a fifth less CPU
-//! per line than handing them over. A terminal, or any other file, is written by the writer
+//! (while they are still in that core's cache, with no thread to wake) costs an eighth to a
+//! fifth less CPU per line than handing them over (BENCHMARKS.md). A terminal, or any other file, is written by the writer
 //! thread alone: a terminal can hold a write back, and a write to a disk can wait on the device
 //! (throttled behind dirty pages, or for good when the device is gone or the file system frozen)
 //! in a sleep that only a fatal signal ends, which would leave the mux deaf to keys and Ctrl-C.
