@@ -12,10 +12,11 @@
 //! stops the mux (keys, signals) from going on. Into a file in memory (tmpfs, ramfs), every
 //! message: such a write only copies into pages of memory, and doing it where the lines were read
 //! (while they are still in that core's cache, with no thread to wake) costs an eighth to a
-//! fifth less CPU per line than handing them over (BENCHMARKS.md). A terminal, or any other file, is written by the writer
-//! thread alone: a terminal can hold a write back, and a write to a disk can wait on the device
-//! (throttled behind dirty pages, or for good when the device is gone or the file system frozen)
-//! in a sleep that only a fatal signal ends, which would leave the mux deaf to keys and Ctrl-C.
+//! fifth less CPU per line than handing them over (BENCHMARKS.md). A terminal, or any other
+//! file, is written by the writer thread alone: a terminal can hold a write back, and a write to
+//! a disk can wait on the device (throttled behind dirty pages, or for good when the device is
+//! gone or the file system frozen) in a sleep that only a fatal signal ends, which would leave
+//! the mux deaf to keys and Ctrl-C.
 //!
 //! When stdout is a pipe or socket, a second thread waits in `poll` for the reader to go away, so
 //! that `mux-tail … | head -1` ends at once even while no input arrives (as GNU tail does).
@@ -23,6 +24,7 @@
 use std::fs::File;
 use std::io::{self, IoSlice, Write};
 use std::os::fd::AsFd;
+use std::os::unix::fs::FileTypeExt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -149,18 +151,12 @@ pub struct Output {
 pub fn start(renderer: Renderer, status_line: bool, tty: Option<File>) -> io::Result<Output> {
     let stdout = File::from(io::stdout().as_fd().try_clone_to_owned()?);
     let (end_tx, end) = mpsc::unbounded_channel();
-    let kind = stdout.metadata().map(|m| m.file_type());
-    let piped = kind.as_ref().is_ok_and(|t| {
-        use std::os::unix::fs::FileTypeExt;
-        t.is_fifo() || t.is_socket()
-    });
-    let direct = if piped {
-        Direct::Small
-    } else if kind.is_ok_and(|t| t.is_file()) && in_memory(&stdout) {
-        Direct::All
-    } else {
-        Direct::Never
+    let direct = match stdout.metadata().map(|m| m.file_type()) {
+        Ok(t) if t.is_fifo() || t.is_socket() => Direct::Small,
+        Ok(t) if t.is_file() && in_memory(&stdout) => Direct::All,
+        _ => Direct::Never,
     };
+    let piped = direct == Direct::Small;
     if piped {
         // A pipe of 1 MiB rather than 64 KiB: the reader (grep, less) and mux-tail then take
         // turns a sixteenth as often when lines come fast. Where the system allows less, the
