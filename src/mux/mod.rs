@@ -84,8 +84,12 @@ pub struct Mux {
     /// Sources being attached whose names are being looked up: the text typed, and the result.
     locating: JoinSet<anyhow::Result<SourceSpec>>,
     resolver: Resolver,
-    /// A list or the help is shown: output waits until the next key (shared with the parser).
+    /// A list or the help is shown: the next key dismisses it (shared with the parser).
     dismiss: Arc<AtomicBool>,
+    /// A list or the help is shown and output waits. The mux's own flag, cleared only when the
+    /// parser's `Dismiss` arrives: the parser clears `dismiss` first, and a line let through in
+    /// between would pass the lines held before it.
+    listed: bool,
     /// `--count`: lines are counted, not shown, and the counts printed at the end.
     counting: bool,
     /// `--multiline`: lines grouped into events.
@@ -121,6 +125,7 @@ impl Mux {
             locating: JoinSet::new(),
             resolver: source::system_resolver,
             dismiss: Arc::default(),
+            listed: false,
             counting: false,
             groups: None,
             level: None,
@@ -406,6 +411,7 @@ impl Mux {
                 self.show_until_a_key(lines);
             }
             Command::Dismiss => {
+                self.listed = false;
                 if !self.holding() {
                     self.release_held();
                 }
@@ -420,6 +426,7 @@ impl Mux {
     fn show_until_a_key(&mut self, lines: Vec<String>) {
         self.feedback.show_lines(lines, &mut self.pending);
         self.dismiss.store(true, Ordering::Relaxed);
+        self.listed = true;
         self.say("output waits: any key goes on".into());
     }
 

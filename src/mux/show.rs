@@ -2,8 +2,6 @@
 //! filter (`/`), `--level` (and the `L` key), context (`-A`/`-B`/`-C`), and then counting,
 //! holding while paused, or handing on to the writer.
 
-use std::sync::atomic::Ordering;
-
 use super::feedback::Mode;
 use super::table::{SourceId, State};
 use super::Mux;
@@ -135,11 +133,11 @@ impl Mux {
         }
     }
 
-    /// Whether lines are held back: paused, or a prompt is being typed on a terminal that the
+    /// Whether lines are held back: paused, a list or the help shown, or a prompt being typed on a terminal that the
     /// output also goes to (piped into grep), where lines would run through the prompt.
     pub(super) fn holding(&self) -> bool {
         self.hold.paused
-            || self.dismiss.load(Ordering::Relaxed)
+            || self.listed
             || (self.feedback.prompting() && self.feedback.mode() == Mode::Stderr)
     }
 }

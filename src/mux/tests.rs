@@ -182,3 +182,18 @@ fn exit_codes() {
     let err = exit_code(&Exit::Output, OutputEnd::Failed(full), false).unwrap_err();
     assert!(format!("{err:#}").starts_with("cannot write to standard output: "), "{err:#}");
 }
+
+#[test]
+fn output_waits_for_the_dismiss_command_not_the_parsers_flag() {
+    runtime().block_on(async {
+        let mut mux = Mux::new(options(true), Mode::Stderr, Filters::default(), false);
+        mux.show_until_a_key(vec!["a list".into()]);
+        assert!(mux.holding());
+        // A key: the parser clears the shared flag at once; its `Dismiss` is still on the way,
+        // and lines read meanwhile must not pass the ones held before them.
+        assert!(mux.dismiss.swap(false, Ordering::Relaxed));
+        assert!(mux.holding());
+        assert!(!mux.command(Command::Dismiss).await);
+        assert!(!mux.holding());
+    });
+}

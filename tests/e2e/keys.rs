@@ -672,7 +672,7 @@ fn a_list_stays_on_screen_until_a_key_and_no_line_is_lost() {
     let list = screen.rfind("#  label").unwrap();
     for i in 0..50 {
         let line = format!("[a.log] busy {i}\r\n");
-        assert!(screen[list..].contains(&line), "{line:?} missing");
+        assert!(screen[list..].contains(&line), "{line:?} missing from {screen:?}");
     }
 }
 
