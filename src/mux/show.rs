@@ -133,8 +133,9 @@ impl Mux {
         }
     }
 
-    /// Whether lines are held back: paused, a list or the help shown, or a prompt being typed on a terminal that the
-    /// output also goes to (piped into grep), where lines would run through the prompt.
+    /// Whether lines are held back: paused, a list or the help shown, or a prompt being typed
+    /// on a terminal that the output also goes to (piped into grep), where lines would run
+    /// through the prompt.
     pub(super) fn holding(&self) -> bool {
         self.hold.paused
             || self.listed
